@@ -1,0 +1,30 @@
+import { NextResponse } from "next/server";
+import { z } from "zod";
+import { PROJECT_STATUSES } from "@/lib/db/schema";
+import { badRequest, handle, readJson } from "@/lib/http/errors";
+import { createProject } from "@/lib/pipeline/actions";
+import { createProjectInput } from "@/lib/projects/input";
+import { listProjects } from "@/lib/projects/queries";
+
+const listQuery = z.object({
+  status: z
+    .string()
+    .transform((s) => s.split(",").filter(Boolean))
+    .pipe(z.array(z.enum(PROJECT_STATUSES)))
+    .optional(),
+  limit: z.coerce.number().int().min(1).max(200).optional(),
+  cursor: z.string().max(500).optional(),
+});
+
+// GET /api/v1/projects – newest first, with progress counts; ?status=a,b&limit=&cursor=
+export const GET = handle(async (request: Request) => {
+  const query = listQuery.safeParse(Object.fromEntries(new URL(request.url).searchParams));
+  if (!query.success) throw badRequest(query.error);
+  return NextResponse.json(await listProjects(query.data));
+});
+
+// POST /api/v1/projects – create a project (draft, or generating with autostart)
+export const POST = handle(async (request: Request) => {
+  const input = await readJson(request, createProjectInput);
+  return NextResponse.json(await createProject(input), { status: 201 });
+});

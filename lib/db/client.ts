@@ -1,0 +1,106 @@
+import "server-only";
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import type { PGlite } from "@electric-sql/pglite";
+import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
+import type { Sql } from "postgres";
+import { env } from "@/lib/env";
+import { acquireDataDirLock } from "./data-dir-lock";
+import * as schema from "./schema";
+
+/** One type for both backends, so every query is written once. */
+export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
+export type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
+/** Either a database or a transaction: queries that can run inside or outside one. */
+export type Executor = Db | Tx;
+
+type Connection =
+  | { kind: "postgres"; db: Db; sql: Sql; close: () => Promise<void> }
+  | { kind: "pglite"; db: Db; client: PGlite; close: () => Promise<void> };
+
+const MIGRATIONS_FOLDER = path.join(process.cwd(), "drizzle");
+/** Serialises migrations when several app instances start at once against one PostgreSQL. */
+const MIGRATION_LOCK_ID = 727_001;
+
+// Kept on globalThis: dev reloads modules, and a second PGlite on one dir would corrupt it.
+const cache = globalThis as unknown as { __framechainDb?: Promise<Connection> };
+
+async function connectPostgres(url: string): Promise<Connection> {
+  const { default: postgres } = await import("postgres");
+  const { drizzle } = await import("drizzle-orm/postgres-js");
+  const { migrate } = await import("drizzle-orm/postgres-js/migrator");
+
+  const migrator = postgres(url, { max: 1, onnotice: () => {}, connect_timeout: 10 });
+  try {
+    await migrator`select pg_advisory_lock(${MIGRATION_LOCK_ID})`;
+    await migrate(drizzle(migrator), { migrationsFolder: MIGRATIONS_FOLDER });
+  } catch (error) {
+    throw new Error(`Cannot prepare the PostgreSQL database at DATABASE_URL (${redact(url)}): ${describe(error)}`, {
+      cause: error,
+    });
+  } finally {
+    await migrator.end({ timeout: 1 });
+  }
+
+  const sql = postgres(url, {
+    max: env.DATABASE_POOL_SIZE,
+    onnotice: () => {},
+    connect_timeout: 5,
+    idle_timeout: 30,
+  });
+  const db = drizzle(sql, { schema }) as unknown as Db;
+  return { kind: "postgres", db, sql, close: () => sql.end({ timeout: 2 }) };
+}
+
+async function connectPglite(dataDir: string): Promise<Connection> {
+  const { PGlite } = await import("@electric-sql/pglite");
+  const { drizzle } = await import("drizzle-orm/pglite");
+  const { migrate } = await import("drizzle-orm/pglite/migrator");
+
+  const inMemory = dataDir.startsWith("memory://");
+  let releaseLock = () => {};
+  if (!inMemory) {
+    mkdirSync(path.dirname(path.resolve(dataDir)), { recursive: true });
+    releaseLock = acquireDataDirLock(dataDir);
+  }
+  const client = new PGlite(inMemory ? undefined : dataDir);
+  const db = drizzle(client, { schema });
+  await migrate(db, { migrationsFolder: MIGRATIONS_FOLDER });
+  return {
+    kind: "pglite",
+    db: db as unknown as Db,
+    client,
+    close: async () => {
+      await client.close();
+      releaseLock();
+    },
+  };
+}
+
+export function getConnection(): Promise<Connection> {
+  cache.__framechainDb ??= (
+    env.DATABASE_URL ? connectPostgres(env.DATABASE_URL) : connectPglite(env.PGLITE_DATA_DIR)
+  ).catch((error) => {
+    cache.__framechainDb = undefined; // let the next request try again
+    throw error;
+  });
+  return cache.__framechainDb;
+}
+
+export async function getDb(): Promise<Db> {
+  return (await getConnection()).db;
+}
+
+export async function closeDb(): Promise<void> {
+  const pending = cache.__framechainDb;
+  cache.__framechainDb = undefined;
+  if (pending) await (await pending).close();
+}
+
+export function redact(url: string): string {
+  return url.replace(/\/\/([^:@/]+):[^@/]*@/, "//$1:***@");
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,110 @@
+import { z } from "zod";
+
+/**
+ * Every setting of the app, parsed once. Nothing else reads process.env: import `env`.
+ * An invalid value stops the process with a message naming the variable.
+ */
+
+const emptyAsUndefined = (v: unknown) => (typeof v === "string" && v.trim() === "" ? undefined : v);
+const optional = <T extends z.ZodType>(schema: T) => z.preprocess(emptyAsUndefined, schema.optional());
+const withDefault = <T extends z.ZodType>(schema: T, fallback: z.input<T>) =>
+  z.preprocess(emptyAsUndefined, schema.default(fallback as never));
+
+const httpUrl = z.url({ protocol: /^https?$/, error: "must be an http(s) URL" });
+const databaseUrl = z
+  .string()
+  .regex(/^postgres(ql)?:\/\//, "must start with postgres:// or postgresql://");
+/** Comma-separated secrets (rotation: any one matching is enough). */
+const secretList = z
+  .string()
+  .transform((s) => s.split(",").map((x) => x.trim()).filter(Boolean));
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+/** "100/1m", "20/30s", "1000/1h" */
+const rateLimit = z
+  .string()
+  .regex(/^\d+\s*\/\s*\d*\s*(ms|s|m|h|d)$/, 'must look like "100/1m"')
+  .transform((s) => {
+    const m = /^(\d+)\s*\/\s*(\d*)\s*(ms|s|m|h|d)$/.exec(s)!;
+    const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[3] as "s"];
+    return { limit: Number(m[1]), windowMs: Number(m[2] || 1) * unit, spec: s };
+  });
+const boolean = z.preprocess(
+  (v) => (typeof v === "string" ? !["", "0", "false", "no", "off"].includes(v.toLowerCase()) : v),
+  z.boolean(),
+);
+
+export const envSchema = z.object({
+  NODE_ENV: withDefault(z.enum(["development", "production", "test"]), "development"),
+  PORT: withDefault(int(1, 65535), 3000),
+
+  // Database: PostgreSQL when set, embedded PGlite in PGLITE_DATA_DIR otherwise.
+  DATABASE_URL: optional(databaseUrl),
+  PGLITE_DATA_DIR: withDefault(z.string(), ".data/pglite"),
+  DATABASE_POOL_SIZE: withDefault(int(1, 200), 10),
+
+  // Public address of this app (callback URLs are built from it at run time).
+  APP_URL: optional(httpUrl),
+  NEXT_PUBLIC_APP_URL: optional(httpUrl),
+
+  // Inbound callbacks
+  VIDEO_WEBHOOK_SECRET: optional(secretList),
+  LAST_FRAME_WEBHOOK_SECRET: optional(secretList),
+  STITCH_WEBHOOK_SECRET: optional(secretList),
+  WEBHOOK_TOLERANCE_SECONDS: withDefault(int(1), 300),
+  WEBHOOK_MAX_BODY_BYTES: withDefault(int(64), 1_048_576),
+
+  // Rate limiting
+  RATE_LIMIT_VIDEO: withDefault(rateLimit, "100/1m"),
+  RATE_LIMIT_LAST_FRAME: withDefault(rateLimit, "100/1m"),
+  RATE_LIMIT_STITCH: withDefault(rateLimit, "50/1m"),
+  RATE_LIMIT_TIMEOUT_MS: withDefault(int(10, 10_000), 1000),
+  UPSTASH_REDIS_REST_URL: optional(httpUrl),
+  UPSTASH_REDIS_REST_TOKEN: optional(z.string()),
+  REDIS_URL: optional(z.string().regex(/^rediss?:\/\//, "must start with redis:// or rediss://")),
+
+  // Outbound services (unset outside production: the built-in simulator answers)
+  VIDEO_GENERATION_SERVICE: optional(httpUrl),
+  VIDEO_GENERATION_API_KEY: optional(z.string()),
+  LAST_FRAME_SERVICE_URL: optional(httpUrl),
+  LAST_FRAME_API_KEY: optional(z.string()),
+  STITCH_SERVICE_URL: optional(httpUrl),
+  STITCH_API_KEY: optional(z.string()),
+  NOTIFICATION_SERVICE_URL: optional(httpUrl),
+  NOTIFICATION_API_KEY: optional(z.string()),
+  SERVICE_TIMEOUT_MS: withDefault(int(100), 10_000),
+  SERVICE_MAX_RETRIES: withDefault(int(0, 20), 5),
+  STAGE_TIMEOUT_SECONDS: withDefault(int(1), 1800),
+  MAX_STAGE_ATTEMPTS: withDefault(int(1, 20), 3),
+  DISPATCH_SWEEP_INTERVAL_MS: withDefault(int(0), 2000),
+  CRON_SECRET: optional(z.string().min(16, "must be at least 16 characters")),
+
+  // Built-in simulator of the three services
+  SIMULATOR_ENABLED: optional(boolean),
+  SIMULATOR_DELAY_MS: withDefault(int(0), 1500),
+  SIMULATOR_FAILURE_RATE: withDefault(z.coerce.number().min(0).max(1), 0),
+  SIMULATOR_DUPLICATE_RATE: withDefault(z.coerce.number().min(0).max(1), 0),
+  SIMULATOR_SILENCE_RATE: withDefault(z.coerce.number().min(0).max(1), 0),
+  SIMULATOR_SHUFFLE: withDefault(boolean, false),
+  SIMULATOR_PROGRESS_STEPS: withDefault(int(0, 10), 2),
+
+  // Operations
+  ADMIN_TOKEN: optional(z.string().min(16, "must be at least 16 characters")),
+  SENTRY_DSN: optional(z.url()),
+  SENTRY_ENVIRONMENT: optional(z.string()),
+  LOG_LEVEL: withDefault(z.enum(["debug", "info", "warn", "error", "silent"]), "info"),
+  LOG_FORMAT: optional(z.enum(["json", "pretty"])),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export function parseEnv(source: Record<string, string | undefined>): Env {
+  const result = envSchema.safeParse(source);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
+    throw new Error(`Invalid configuration:\n${lines.join("\n")}\nSee .env.example for every setting.`);
+  }
+  return result.data;
+}
+
+export const env: Env = parseEnv(process.env);
+export const isProduction = env.NODE_ENV === "production";

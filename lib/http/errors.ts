@@ -1,0 +1,93 @@
+import { NextResponse } from "next/server";
+import { ZodError, type z } from "zod";
+
+/** The app's one error type: a code the client can act on, mapped to one HTTP status. */
+export const ERROR_STATUS = {
+  bad_request: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  payload_too_large: 413,
+  rate_limited: 429,
+  unavailable: 503,
+  internal: 500,
+} as const;
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export class AppError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: Record<string, unknown>,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = "AppError";
+  }
+  get status(): number {
+    return ERROR_STATUS[this.code];
+  }
+}
+
+export type Issue = { path: string; message: string };
+
+export function zodIssues(error: ZodError): Issue[] {
+  return error.issues.map((i) => ({ path: i.path.join("."), message: i.message }));
+}
+
+export function badRequest(error: ZodError | string): AppError {
+  return typeof error === "string"
+    ? new AppError("bad_request", error, { issues: [] })
+    : new AppError("bad_request", "Invalid request", { issues: zodIssues(error) });
+}
+
+/** True for errors that mean "the database cannot be reached" rather than a bug. */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: string }).code;
+    if (code && /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|CONNECT_TIMEOUT|CONNECTION_\w+|57P0[1-3]|53300|08\d{3})$/.test(code))
+      return true;
+    const message = (e as Error).message ?? "";
+    if (/Cannot prepare the PostgreSQL database|connect ECONNREFUSED|Connection terminated/.test(message)) return true;
+  }
+  return false;
+}
+
+/** One response shape for every failure; the cause goes to logs, never to the client. */
+export function errorResponse(error: unknown): NextResponse {
+  if (error instanceof AppError) {
+    return NextResponse.json({ error: error.message, ...error.details }, { status: error.status });
+  }
+  if (error instanceof ZodError) return errorResponse(badRequest(error));
+  if (isDatabaseUnavailable(error)) {
+    return NextResponse.json({ error: "Database unavailable, retry later" }, { status: 503, headers: { "Retry-After": "5" } });
+  }
+  console.error("[framechain] unexpected error", error);
+  return NextResponse.json({ error: "Internal error" }, { status: 500 });
+}
+
+/** Reads a JSON body and validates it; 400 with the schema's issues otherwise. */
+export async function readJson<T extends z.ZodType>(request: Request, schema: T): Promise<z.output<T>> {
+  let body: unknown;
+  try {
+    const text = await request.text();
+    body = text.trim() === "" ? {} : JSON.parse(text);
+  } catch {
+    throw new AppError("bad_request", "Body is not valid JSON", { issues: [{ path: "", message: "invalid JSON" }] });
+  }
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) throw badRequest(parsed.error);
+  return parsed.data;
+}
+
+/** Wraps a route handler so every thrown error becomes the shared error response. */
+export function handle<A extends unknown[]>(fn: (...args: A) => Promise<Response>) {
+  return async (...args: A): Promise<Response> => {
+    try {
+      return await fn(...args);
+    } catch (error) {
+      return errorResponse(error);
+    }
+  };
+}

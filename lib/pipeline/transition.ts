@@ -1,0 +1,507 @@
+import type { JobKind, JobStatus, ProjectStatus, SceneStatus } from "@/lib/db/schema";
+
+/**
+ * The whole pipeline of CONTRACT.md §1 as one pure function: given the current state of a
+ * project and one event, decide what changes. No I/O: `apply.ts` loads the state under a
+ * row lock, calls this, and writes the decision with compare-and-set updates.
+ */
+
+export type StageKind = Exclude<JobKind, "notify">;
+
+export type ProjectState = {
+  id: string;
+  name: string;
+  status: ProjectStatus;
+  run: number;
+  startImageUrl: string | null;
+};
+
+export type SceneState = {
+  id: string;
+  number: number;
+  prompt: string;
+  duration: number;
+  status: SceneStatus;
+  attempts: number;
+  videoUrl: string | null;
+  thumbnailUrl: string | null;
+  lastFrameUrl: string | null;
+};
+
+export type JobState = {
+  id: string;
+  kind: JobKind;
+  sceneId: string | null;
+  status: JobStatus;
+  attempt: number;
+  payload: Record<string, unknown>;
+};
+
+export type PipelineState = {
+  project: ProjectState;
+  /** Every scene of the project, ordered by number. */
+  scenes: SceneState[];
+  /** The job the event is about (callbacks, dispatch results, deadlines). */
+  job?: JobState;
+  maxAttempts: number;
+};
+
+export type StageResult = {
+  videoUrl?: string;
+  thumbnailUrl?: string;
+  lastFrameUrl?: string;
+  finalVideoUrl?: string;
+  duration?: number;
+};
+
+export type PipelineEvent =
+  | { type: "start" }
+  | { type: "cancel" }
+  | { type: "retry" }
+  | { type: "stage_completed"; result: StageResult }
+  | { type: "stage_failed"; error: string }
+  | { type: "stage_progress"; progress: number };
+
+export type NotifyType = "project_completed" | "project_failed";
+
+export type JobSpec = {
+  kind: JobKind;
+  sceneId: string | null;
+  attempt: number;
+  payload: Record<string, unknown>;
+};
+
+type Patch<T> = Partial<T>;
+
+export type ProjectPatch = Patch<{
+  status: ProjectStatus;
+  run: number;
+  finalVideoUrl: string | null;
+  thumbnailUrl: string | null;
+  duration: number | null;
+  error: string | null;
+  completedAt: Date | null;
+}>;
+
+export type ScenePatch = Patch<{
+  status: SceneStatus;
+  attempts: number;
+  progress: number;
+  videoUrl: string | null;
+  thumbnailUrl: string | null;
+  lastFrameUrl: string | null;
+  startImageUrl: string | null;
+  error: string | null;
+}>;
+
+export type JobPatch = Patch<{ status: JobStatus; lastError: string | null }>;
+
+/** A change guarded by the status the row must still have (compare-and-set). */
+export type Guarded<P> = { id: string; expect: string; patch: P };
+
+export type Triggered = {
+  scene_updated?: boolean;
+  last_frame_triggered?: boolean;
+  next_scene_triggered?: boolean;
+  stitch_triggered?: boolean;
+  project_updated?: boolean;
+  user_notified?: boolean;
+  final_video_url?: string;
+};
+
+export type Decision =
+  | { outcome: "ignored"; reason: string }
+  | { outcome: "refused"; reason: string }
+  | {
+      outcome: "applied";
+      project?: Guarded<ProjectPatch>;
+      scenes: Guarded<ScenePatch>[];
+      job?: Guarded<JobPatch>;
+      /** Cancel every queued/running/waiting job of the project. */
+      cancelActiveJobs?: boolean;
+      enqueue: JobSpec[];
+      flags: Triggered;
+      /** What happened, in words, for the logs. */
+      log: string;
+    };
+
+const ACTIVE_JOB: readonly JobStatus[] = ["queued", "running", "waiting"];
+const STAGE_SCENE_STATUS: Record<"generate_video" | "extract_last_frame", SceneStatus> = {
+  generate_video: "generating_video",
+  extract_last_frame: "extracting_frame",
+};
+const STAGE_LABEL: Record<StageKind, string> = {
+  generate_video: "video generation",
+  extract_last_frame: "last-frame extraction",
+  stitch: "stitching",
+};
+
+export function transition(state: PipelineState, event: PipelineEvent): Decision {
+  switch (event.type) {
+    case "start":
+      return start(state);
+    case "cancel":
+      return cancel(state);
+    case "retry":
+      return retry(state);
+    default:
+      return stageEvent(state, event);
+  }
+}
+
+function start({ project, scenes }: PipelineState): Decision {
+  if (project.status !== "draft") {
+    return { outcome: "refused", reason: `cannot start a project that is ${project.status}` };
+  }
+  const first = scenes[0];
+  if (!first) return { outcome: "refused", reason: "project has no scenes" };
+  const begin = beginVideo(project, first, project.startImageUrl, 1);
+  return {
+    outcome: "applied",
+    project: { id: project.id, expect: "draft", patch: { status: "generating" } },
+    scenes: [begin.scene],
+    enqueue: [begin.job],
+    flags: {},
+    log: `project started: scene 1 of ${scenes.length} queued for video generation`,
+  };
+}
+
+function cancel({ project, scenes }: PipelineState): Decision {
+  if (!["draft", "generating", "stitching"].includes(project.status)) {
+    return { outcome: "refused", reason: `cannot cancel a project that is ${project.status}` };
+  }
+  const inFlight = scenes.filter(
+    (s) => s.status === "generating_video" || s.status === "extracting_frame",
+  );
+  return {
+    outcome: "applied",
+    project: {
+      id: project.id,
+      expect: project.status,
+      patch: { status: "cancelled", error: "Cancelled by user" },
+    },
+    scenes: inFlight.map((s) => ({
+      id: s.id,
+      expect: s.status,
+      patch: { status: "failed", error: "Cancelled by user" },
+    })),
+    cancelActiveJobs: true,
+    enqueue: [],
+    flags: {},
+    log: "project cancelled",
+  };
+}
+
+function retry({ project, scenes }: PipelineState): Decision {
+  if (project.status !== "failed") {
+    return { outcome: "refused", reason: `only a failed project can be retried (it is ${project.status})` };
+  }
+  const run = project.run + 1;
+  const resumed = { ...project, run };
+  const projectChange = (status: ProjectStatus): Guarded<ProjectPatch> => ({
+    id: project.id,
+    expect: "failed",
+    patch: { status, run, error: null },
+  });
+  const stuck = scenes.find((s) => s.status !== "completed");
+  if (!stuck) {
+    return {
+      outcome: "applied",
+      project: projectChange("stitching"),
+      scenes: [],
+      enqueue: [stitchJob(scenes, 1)],
+      flags: { stitch_triggered: true },
+      log: `retry (run ${run}): stitching again`,
+    };
+  }
+  if (stuck.videoUrl && stuck.status === "failed") {
+    // The video exists; only its last frame is missing.
+    return {
+      outcome: "applied",
+      project: projectChange("generating"),
+      scenes: [
+        {
+          id: stuck.id,
+          expect: stuck.status,
+          patch: { status: "extracting_frame", attempts: 1, progress: 0, error: null },
+        },
+      ],
+      enqueue: [frameJob(stuck, stuck.videoUrl, 1)],
+      flags: { last_frame_triggered: true },
+      log: `retry (run ${run}): scene ${stuck.number} last-frame extraction again`,
+    };
+  }
+  const previous = scenes.find((s) => s.number === stuck.number - 1);
+  const begin = beginVideo(resumed, stuck, previous?.lastFrameUrl ?? project.startImageUrl, 1);
+  return {
+    outcome: "applied",
+    project: projectChange("generating"),
+    scenes: [begin.scene],
+    enqueue: [begin.job],
+    flags: { next_scene_triggered: true },
+    log: `retry (run ${run}): scene ${stuck.number} video generation again`,
+  };
+}
+
+function stageEvent(
+  state: PipelineState,
+  event: Extract<PipelineEvent, { type: `stage_${string}` }>,
+): Decision {
+  const { project, scenes, job } = state;
+  if (!job || job.kind === "notify") return { outcome: "ignored", reason: "no pipeline stage for this event" };
+  if (project.status === "cancelled" || job.status === "cancelled") {
+    return { outcome: "ignored", reason: "project cancelled" };
+  }
+  if (job.status === "succeeded") return { outcome: "ignored", reason: "stage already completed" };
+  if (!ACTIVE_JOB.includes(job.status)) {
+    return { outcome: "ignored", reason: `stale attempt ${job.attempt} (it already ${job.status})` };
+  }
+  const kind = job.kind;
+  const scene = job.sceneId ? scenes.find((s) => s.id === job.sceneId) : undefined;
+
+  if (kind === "stitch") {
+    if (project.status !== "stitching") {
+      return { outcome: "ignored", reason: `project is ${project.status}, not stitching` };
+    }
+  } else {
+    if (!scene) return { outcome: "ignored", reason: "scene no longer exists" };
+    if (project.status !== "generating") {
+      return { outcome: "ignored", reason: `project is ${project.status}` };
+    }
+    if (scene.status !== STAGE_SCENE_STATUS[kind]) {
+      return { outcome: "ignored", reason: `scene ${scene.number} is ${scene.status}, past this stage` };
+    }
+  }
+
+  if (event.type === "stage_progress") {
+    const progress = Math.max(0, Math.min(100, Math.round(event.progress)));
+    return {
+      outcome: "applied",
+      scenes: scene ? [{ id: scene.id, expect: scene.status, patch: { progress } }] : [],
+      enqueue: [],
+      flags: { scene_updated: Boolean(scene) },
+      log: `${STAGE_LABEL[kind]} ${scene ? `of scene ${scene.number} ` : ""}at ${progress}%`,
+    };
+  }
+
+  const jobDone: Guarded<JobPatch> = {
+    id: job.id,
+    expect: job.status,
+    patch: event.type === "stage_completed" ? { status: "succeeded", lastError: null } : { status: "failed", lastError: event.error },
+  };
+
+  if (event.type === "stage_failed") return stageFailed(state, job, kind, scene, event.error, jobDone);
+
+  const result = event.result;
+  if (kind === "generate_video") {
+    const s = scene!;
+    const videoUrl = result.videoUrl!;
+    return {
+      outcome: "applied",
+      job: jobDone,
+      scenes: [
+        {
+          id: s.id,
+          expect: s.status,
+          patch: {
+            status: "extracting_frame",
+            videoUrl,
+            thumbnailUrl: result.thumbnailUrl ?? null,
+            attempts: 1,
+            progress: 0,
+            error: null,
+          },
+        },
+      ],
+      enqueue: [frameJob(s, videoUrl, 1)],
+      flags: { scene_updated: true, last_frame_triggered: true },
+      log: `scene ${s.number}: video ready, last frame queued`,
+    };
+  }
+
+  if (kind === "extract_last_frame") {
+    const s = scene!;
+    const lastFrameUrl = result.lastFrameUrl!;
+    const sceneDone: Guarded<ScenePatch> = {
+      id: s.id,
+      expect: s.status,
+      patch: { status: "completed", lastFrameUrl, progress: 100, error: null },
+    };
+    const next = scenes.find((x) => x.number === s.number + 1);
+    if (next) {
+      const begin = beginVideo(project, next, lastFrameUrl, 1);
+      return {
+        outcome: "applied",
+        job: jobDone,
+        scenes: [sceneDone, begin.scene],
+        enqueue: [begin.job],
+        flags: { scene_updated: true, next_scene_triggered: true, stitch_triggered: false },
+        log: `scene ${s.number} completed; scene ${next.number} queued from its last frame`,
+      };
+    }
+    const completedScenes = scenes.map((x) => (x.id === s.id ? { ...x, lastFrameUrl, status: "completed" as const } : x));
+    if (scenes.length === 1) {
+      // A one-scene project skips stitching: its final video is the scene's video.
+      return {
+        outcome: "applied",
+        job: jobDone,
+        scenes: [sceneDone],
+        project: {
+          id: project.id,
+          expect: "generating",
+          patch: {
+            status: "completed",
+            finalVideoUrl: s.videoUrl,
+            thumbnailUrl: s.thumbnailUrl,
+            completedAt: new Date(),
+            error: null,
+          },
+        },
+        enqueue: [notifyJob(project, "project_completed", { videoUrl: s.videoUrl })],
+        flags: { scene_updated: true, next_scene_triggered: false, stitch_triggered: false },
+        log: "only scene completed; project completed without stitching",
+      };
+    }
+    return {
+      outcome: "applied",
+      job: jobDone,
+      scenes: [sceneDone],
+      project: { id: project.id, expect: "generating", patch: { status: "stitching" } },
+      enqueue: [stitchJob(completedScenes, 1)],
+      flags: { scene_updated: true, next_scene_triggered: false, stitch_triggered: true },
+      log: `last scene (${s.number}) completed; stitching ${scenes.length} videos`,
+    };
+  }
+
+  // stitch completed
+  const finalVideoUrl = result.finalVideoUrl!;
+  return {
+    outcome: "applied",
+    job: jobDone,
+    scenes: [],
+    project: {
+      id: project.id,
+      expect: "stitching",
+      patch: {
+        status: "completed",
+        finalVideoUrl,
+        thumbnailUrl: result.thumbnailUrl ?? scenes[0]?.thumbnailUrl ?? null,
+        duration: result.duration ?? null,
+        completedAt: new Date(),
+        error: null,
+      },
+    },
+    enqueue: [notifyJob(project, "project_completed", { videoUrl: finalVideoUrl })],
+    flags: { project_updated: true, user_notified: true, final_video_url: finalVideoUrl },
+    log: "final video stitched; project completed",
+  };
+}
+
+function stageFailed(
+  { project, maxAttempts }: PipelineState,
+  job: JobState,
+  kind: StageKind,
+  scene: SceneState | undefined,
+  error: string,
+  jobDone: Guarded<JobPatch>,
+): Decision {
+  const where = scene ? `scene ${scene.number} ${STAGE_LABEL[kind]}` : STAGE_LABEL[kind];
+  const message = `${where} attempt ${job.attempt} of ${maxAttempts} failed: ${error}`;
+  if (job.attempt < maxAttempts) {
+    const attempt = job.attempt + 1;
+    return {
+      outcome: "applied",
+      job: jobDone,
+      scenes: scene
+        ? [{ id: scene.id, expect: scene.status, patch: { attempts: attempt, progress: 0, error: message } }]
+        : [],
+      enqueue: [{ kind, sceneId: job.sceneId, attempt, payload: job.payload }],
+      flags: { scene_updated: Boolean(scene), project_updated: !scene },
+      log: `${message}; retrying (attempt ${attempt})`,
+    };
+  }
+  return {
+    outcome: "applied",
+    job: jobDone,
+    scenes: scene ? [{ id: scene.id, expect: scene.status, patch: { status: "failed", error: message } }] : [],
+    project: { id: project.id, expect: project.status, patch: { status: "failed", error: message } },
+    enqueue: [notifyJob(project, "project_failed", { error: message })],
+    flags: { scene_updated: Boolean(scene), project_updated: true, user_notified: true },
+    log: `${message}; project failed`,
+  };
+}
+
+function beginVideo(
+  project: ProjectState,
+  scene: SceneState,
+  startImageUrl: string | null,
+  attempt: number,
+): { scene: Guarded<ScenePatch>; job: JobSpec } {
+  return {
+    scene: {
+      id: scene.id,
+      expect: scene.status,
+      patch: {
+        status: "generating_video",
+        attempts: attempt,
+        progress: 0,
+        startImageUrl,
+        videoUrl: null,
+        thumbnailUrl: null,
+        lastFrameUrl: null,
+        error: null,
+      },
+    },
+    job: {
+      kind: "generate_video",
+      sceneId: scene.id,
+      attempt,
+      payload: {
+        scene_id: scene.id,
+        scene_number: scene.number,
+        prompt: scene.prompt,
+        start_image_url: startImageUrl,
+        duration: scene.duration,
+        project_id: project.id,
+      },
+    },
+  };
+}
+
+function frameJob(scene: SceneState, videoUrl: string, attempt: number): JobSpec {
+  return { kind: "extract_last_frame", sceneId: scene.id, attempt, payload: { video_url: videoUrl } };
+}
+
+function stitchJob(scenes: SceneState[], attempt: number): JobSpec {
+  return {
+    kind: "stitch",
+    sceneId: null,
+    attempt,
+    payload: { video_urls: scenes.map((s) => s.videoUrl) },
+  };
+}
+
+function notifyJob(
+  project: ProjectState,
+  type: NotifyType,
+  details: { videoUrl?: string | null; error?: string },
+): JobSpec {
+  return {
+    kind: "notify",
+    sceneId: null,
+    attempt: 1,
+    payload: {
+      type,
+      project_id: project.id,
+      project_name: project.name,
+      video_url: details.videoUrl ?? null,
+      error: details.error ?? null,
+    },
+  };
+}
+
+/** The unique key of a job: the same step of the same run can never be queued twice. */
+export function jobKey(projectId: string, run: number, spec: JobSpec): string {
+  if (spec.kind === "notify") return `notify:${projectId}:r${run}:${String(spec.payload.type)}`;
+  return `${spec.kind}:${spec.sceneId ?? projectId}:r${run}:a${spec.attempt}`;
+}

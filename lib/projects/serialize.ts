@@ -1,0 +1,82 @@
+import type { Project, Scene } from "@/lib/db/schema";
+
+/** The API's snake_case view of a scene (CONTRACT.md §4). */
+export function serializeScene(scene: Scene) {
+  return {
+    id: scene.id,
+    number: scene.number,
+    prompt: scene.prompt,
+    duration: scene.duration,
+    status: scene.status,
+    attempts: scene.attempts,
+    progress: scene.progress,
+    video_url: scene.videoUrl,
+    thumbnail_url: scene.thumbnailUrl,
+    last_frame_url: scene.lastFrameUrl,
+    start_image_url: scene.startImageUrl,
+    error: scene.error,
+    created_at: scene.createdAt.toISOString(),
+    updated_at: scene.updatedAt.toISOString(),
+  };
+}
+export type SceneView = ReturnType<typeof serializeScene>;
+
+export type ProjectProgress = {
+  scenes_total: number;
+  scenes_completed: number;
+  /** Number of the scene being worked on, when one is. */
+  current_scene: number | null;
+  /** What the project is doing now, for people: "scene 2 of 5: video", "stitching", … */
+  stage: string;
+};
+
+export function describeProgress(
+  project: Pick<Project, "status">,
+  counts: { total: number; completed: number; currentNumber: number | null; currentStatus: string | null },
+): ProjectProgress {
+  let stage: string = project.status;
+  if (project.status === "generating" && counts.currentNumber !== null) {
+    const step = counts.currentStatus === "extracting_frame" ? "last frame" : "video";
+    stage = `scene ${counts.currentNumber} of ${counts.total}: ${step}`;
+  }
+  return {
+    scenes_total: counts.total,
+    scenes_completed: counts.completed,
+    current_scene: counts.currentNumber,
+    stage,
+  };
+}
+
+export function serializeProject(project: Project, progress: ProjectProgress) {
+  return {
+    id: project.id,
+    name: project.name,
+    status: project.status,
+    start_image_url: project.startImageUrl,
+    final_video_url: project.finalVideoUrl,
+    thumbnail_url: project.thumbnailUrl,
+    duration: project.duration,
+    error: project.error,
+    run: project.run,
+    ...progress,
+    created_at: project.createdAt.toISOString(),
+    updated_at: project.updatedAt.toISOString(),
+    completed_at: project.completedAt?.toISOString() ?? null,
+  };
+}
+export type ProjectSummaryView = ReturnType<typeof serializeProject>;
+export type ProjectView = ProjectSummaryView & { scenes: SceneView[] };
+
+export function serializeProjectWithScenes(project: Project, scenes: Scene[]): ProjectView {
+  return { ...serializeProject(project, progressOf(project, scenes)), scenes: scenes.map(serializeScene) };
+}
+
+export function progressOf(project: Project, scenes: Scene[]): ProjectProgress {
+  const current = scenes.find((s) => s.status === "generating_video" || s.status === "extracting_frame");
+  return describeProgress(project, {
+    total: scenes.length,
+    completed: scenes.filter((s) => s.status === "completed").length,
+    currentNumber: current?.number ?? null,
+    currentStatus: current?.status ?? null,
+  });
+}

@@ -1,0 +1,111 @@
+import type { Job } from "@/lib/db/schema";
+import { env } from "@/lib/env";
+import { type Stage, STAGES } from "@/lib/webhooks/stages";
+import { signRef } from "@/lib/webhooks/signing";
+import { appUrl } from "./app-url";
+import { serviceBase } from "./endpoints";
+import type { ServiceRequest } from "./http";
+
+/**
+ * The exact outbound request of CONTRACT.md §3 for a job, or why it cannot be made.
+ * `null` for a notify job with no notification service: recorded in the app only.
+ */
+export function buildServiceRequest(job: Job): { request: ServiceRequest } | { skip: string } | { error: string } {
+  const p = job.payload;
+  switch (job.kind) {
+    case "generate_video": {
+      const base = serviceBase.video();
+      if (!base) return { error: "VIDEO_GENERATION_SERVICE is not set" };
+      return {
+        request: {
+          service: "video",
+          url: `${base}/api/v1/tasks/submit`,
+          headers: apiKeyHeader(env.VIDEO_GENERATION_API_KEY),
+          idempotencyKey: job.id,
+          body: {
+            project_id: job.projectId,
+            task_type: "generate_video",
+            task_data: {
+              scene_id: p.scene_id,
+              scene_number: p.scene_number,
+              prompt: p.prompt,
+              start_image_url: p.start_image_url ?? null,
+              duration: p.duration,
+            },
+            priority: 2,
+            callback_url: callbackUrl("video-complete", job.id),
+            metadata: { project_id: job.projectId, scene_id: job.sceneId, job_id: job.id },
+          },
+        },
+      };
+    }
+    case "extract_last_frame": {
+      const base = serviceBase.lastFrame();
+      if (!base) return { error: "LAST_FRAME_SERVICE_URL is not set" };
+      return {
+        request: {
+          service: "last-frame",
+          url: `${base}/api/v1/process`,
+          headers: bearer(env.LAST_FRAME_API_KEY),
+          idempotencyKey: job.id,
+          body: { video_url: p.video_url, webhook_url: callbackUrl("last-frame-complete", job.id) },
+        },
+      };
+    }
+    case "stitch": {
+      const base = serviceBase.stitch();
+      if (!base) return { error: "STITCH_SERVICE_URL is not set" };
+      return {
+        request: {
+          service: "stitch",
+          url: `${base}/api/v1/stitch`,
+          headers: bearer(env.STITCH_API_KEY),
+          idempotencyKey: job.id,
+          body: { video_urls: p.video_urls, webhook_url: callbackUrl("stitch-complete", job.id) },
+        },
+      };
+    }
+    case "notify": {
+      const url = serviceBase.notify();
+      if (!url) return { skip: "NOTIFICATION_SERVICE_URL is not set: recorded in the app only" };
+      return {
+        request: {
+          service: "notify",
+          url,
+          headers: apiKeyHeader(env.NOTIFICATION_API_KEY),
+          idempotencyKey: job.id,
+          body: {
+            type: p.type,
+            project_id: job.projectId,
+            project_name: p.project_name,
+            video_url: p.video_url ?? null,
+            error: p.error ?? null,
+            timestamp: new Date().toISOString(),
+          },
+        },
+      };
+    }
+  }
+}
+
+/** `{APP_URL}/api/webhooks/<stage>?ref=<job id>&sig=<hmac>`; unsigned when the stage has no secret (dev). */
+export function callbackUrl(stage: Stage, jobId: string): string {
+  const url = new URL(`${appUrl()}/api/webhooks/${stage}`);
+  url.searchParams.set("ref", jobId);
+  const secret = STAGES[stage].secrets()?.[0];
+  if (secret) url.searchParams.set("sig", signRef(secret, jobId));
+  return url.toString();
+}
+
+/** The task id a service returned for an accepted request. */
+export function taskIdFrom(json: Record<string, unknown> | null): string | null {
+  const id = json?.task_id ?? json?.id;
+  return typeof id === "string" && id.length > 0 && id.length <= 200 ? id : typeof id === "number" ? String(id) : null;
+}
+
+function apiKeyHeader(key: string | undefined): Record<string, string> {
+  return key ? { "x-api-key": key } : {};
+}
+function bearer(key: string | undefined): Record<string, string> {
+  return key ? { authorization: `Bearer ${key}` } : {};
+}

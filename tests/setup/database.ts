@@ -1,0 +1,34 @@
+import { randomBytes } from "node:crypto";
+import postgres from "postgres";
+import { afterAll } from "vitest";
+
+/**
+ * Gives each test file its own fresh database: a new PostgreSQL database when
+ * TEST_DATABASE_URL is set (CI), an in-memory PGlite otherwise. Runs before the test
+ * file imports anything, so lib/env picks these up.
+ */
+const adminUrl = process.env.TEST_DATABASE_URL;
+
+if (adminUrl) {
+  const name = `framechain_test_${randomBytes(6).toString("hex")}`;
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database ${name}`);
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  process.env.DATABASE_URL = url.toString();
+
+  afterAll(async () => {
+    const { closeDb } = await import("@/lib/db/client");
+    await closeDb();
+    await admin.unsafe(`drop database if exists ${name} with (force)`);
+    await admin.end();
+  });
+} else {
+  delete process.env.DATABASE_URL;
+  process.env.PGLITE_DATA_DIR = "memory://";
+
+  afterAll(async () => {
+    const { closeDb } = await import("@/lib/db/client");
+    await closeDb();
+  });
+}

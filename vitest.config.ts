@@ -1,0 +1,57 @@
+import path from "node:path";
+import { defineConfig } from "vitest/config";
+
+const alias = {
+  "@": path.resolve(__dirname),
+  // `server-only` throws outside Next's react-server build; tests run the same modules in Node.
+  "server-only": path.resolve(__dirname, "tests/setup/empty-module.ts"),
+};
+
+/** Secrets the tests sign with; real deployments set their own (there are no defaults). */
+const testEnv = {
+  NODE_ENV: "test" as const,
+  VIDEO_WEBHOOK_SECRET: "test-video-secret",
+  LAST_FRAME_WEBHOOK_SECRET: "test-last-frame-secret",
+  STITCH_WEBHOOK_SECRET: "whsec_dGVzdC1zdGl0Y2gtc2VjcmV0LWJ5dGVz",
+  APP_URL: "http://127.0.0.1:3999",
+  DISPATCH_SWEEP_INTERVAL_MS: "0",
+  LOG_LEVEL: "silent",
+};
+
+export default defineConfig({
+  resolve: { alias },
+  test: {
+    globalSetup: ["tests/setup/global.ts"],
+    projects: [
+      {
+        resolve: { alias },
+        test: {
+          name: "unit",
+          include: ["tests/unit/**/*.test.ts"],
+          env: testEnv,
+        },
+      },
+      {
+        resolve: { alias },
+        test: {
+          name: "integration",
+          include: ["tests/integration/**/*.test.ts"],
+          setupFiles: ["tests/setup/database.ts"],
+          env: testEnv,
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        resolve: { alias },
+        test: {
+          name: "e2e",
+          include: ["tests/e2e/**/*.test.ts"],
+          testTimeout: 120_000,
+          hookTimeout: 240_000,
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
