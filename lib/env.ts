@@ -86,6 +86,8 @@ export const envSchema = z.object({
   SIMULATOR_SILENCE_RATE: withDefault(z.coerce.number().min(0).max(1), 0),
   SIMULATOR_SHUFFLE: withDefault(boolean, false),
   SIMULATOR_PROGRESS_STEPS: withDefault(int(0, 10), 2),
+  SIMULATOR_UNAVAILABLE_RATE: withDefault(z.coerce.number().min(0).max(1), 0),
+  SIMULATOR_EARLY_CALLBACK_RATE: withDefault(z.coerce.number().min(0).max(1), 0),
 
   // Operations
   ADMIN_TOKEN: optional(z.string().min(16, "must be at least 16 characters")),

@@ -8,7 +8,7 @@ import { log } from "@/lib/observability/log";
 import { decideAndApply, loadState, notifyProjectChanged } from "@/lib/pipeline/apply";
 import { callService } from "@/lib/services/http";
 import { buildServiceRequest, taskIdFrom } from "@/lib/services/requests";
-import { applyCallback } from "@/lib/webhooks/apply-callback";
+import { applyCallback, lockTask } from "@/lib/webhooks/apply-callback";
 import { parseCallback } from "@/lib/webhooks/payloads";
 import { stageOfJobKind } from "@/lib/webhooks/stages";
 import { backoffMs } from "./backoff";
@@ -87,8 +87,10 @@ async function rescheduleJob(job: Job, error: string, delayMs: number) {
  */
 export async function recordSubmission(job: Job, taskId: string, response: Record<string, unknown>) {
   const db = await getDb();
+  const stage = stageOfJobKind(job.kind);
   const queued = await db.transaction(async (tx) => {
-    await loadState(tx, job.projectId); // project lock first, as every pipeline writer does
+    if (stage) await lockTask(tx, stage, taskId);
+    await loadState(tx, job.projectId); // then the project lock, as every pipeline writer does
     const deadline = new Date(Date.now() + env.STAGE_TIMEOUT_SECONDS * 1000);
     const moved = await tx
       .update(jobs)
@@ -110,7 +112,7 @@ export async function recordSubmission(job: Job, taskId: string, response: Recor
 }
 
 /** Callbacks that raced ahead of the record of their own task, applied in arrival order. */
-async function applyParkedCallbacks(tx: Tx, job: Job, taskId: string): Promise<string[]> {
+export async function applyParkedCallbacks(tx: Tx, job: Job, taskId: string): Promise<string[]> {
   const stage = stageOfJobKind(job.kind);
   if (!stage) return [];
   const parked = await tx

@@ -1,5 +1,6 @@
 import { env } from "@/lib/env";
 import { log } from "@/lib/observability/log";
+import { metrics } from "@/lib/observability/metrics";
 
 export type ServiceName = "video" | "last-frame" | "stitch" | "notify";
 
@@ -16,9 +17,6 @@ export type ServiceResult =
   | { ok: true; status: number; json: Record<string, unknown> | null; ms: number }
   | { ok: false; retryable: boolean; status: number | null; error: string; retryAfterMs?: number; ms: number };
 
-/** Outcomes of outbound calls by service and result, for /api/metrics. */
-export const outboundCounts = new Map<string, number>();
-
 /**
  * One HTTP attempt with a timeout. Retrying is the dispatcher's job (durably, via the
  * job's run_at): network errors, timeouts, 5xx, 408 and 429 are retryable; other 4xx final.
@@ -26,8 +24,7 @@ export const outboundCounts = new Map<string, number>();
 export async function callService(request: ServiceRequest): Promise<ServiceResult> {
   const started = performance.now();
   const done = (result: ServiceResult) => {
-    const key = `${request.service}:${result.ok ? "ok" : result.retryable ? "retryable" : "final"}`;
-    outboundCounts.set(key, (outboundCounts.get(key) ?? 0) + 1);
+    metrics.outbound(request.service, result.ok ? "ok" : result.retryable ? "retryable" : "final", result.ms / 1000);
     log(result.ok ? "info" : "warn", "outbound", {
       service: request.service,
       job_id: request.idempotencyKey,

@@ -1,9 +1,11 @@
 import "server-only";
+import { sql } from "drizzle-orm";
 import type { Tx } from "@/lib/db/client";
 import type { Job } from "@/lib/db/schema";
 import { decideAndApply, loadState } from "@/lib/pipeline/apply";
 import type { PipelineEvent, Triggered } from "@/lib/pipeline/transition";
 import type { Callback } from "./payloads";
+import type { Stage } from "./stages";
 
 export type CallbackOutcome =
   | { outcome: "applied"; flags: Triggered; queuedJobIds: string[]; log: string; projectId: string }
@@ -38,4 +40,12 @@ export async function applyCallback(tx: Tx, job: Job, callback: Callback): Promi
     return { outcome: "ignored", reason: decision.reason, projectId: job.projectId };
   }
   return { outcome: "applied", flags: decision.flags, queuedJobIds, log: decision.log, projectId: job.projectId };
+}
+
+/**
+ * Serialises "park a callback for an unknown task" against "record that task" (the
+ * dispatcher's recordSubmission). Always taken before the project lock, never after.
+ */
+export async function lockTask(tx: Tx, stage: Stage, taskId: string) {
+  await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`${stage}:${taskId}`}))`);
 }
