@@ -2,9 +2,9 @@ import path from "node:path";
 import { defineConfig } from "vitest/config";
 
 const alias = {
-  "@": path.resolve(__dirname),
+  "@": path.resolve(import.meta.dirname),
   // `server-only` throws outside Next's react-server build; tests run the same modules in Node.
-  "server-only": path.resolve(__dirname, "tests/setup/empty-module.ts"),
+  "server-only": path.resolve(import.meta.dirname, "tests/setup/empty-module.ts"),
 };
 
 /** Secrets the tests sign with; real deployments set their own (there are no defaults). */

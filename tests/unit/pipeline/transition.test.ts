@@ -1,0 +1,329 @@
+import { describe, expect, it } from "vitest";
+import type { JobStatus, ProjectStatus, SceneStatus } from "@/lib/db/schema";
+import {
+  type JobState,
+  jobKey,
+  type PipelineEvent,
+  type PipelineState,
+  type SceneState,
+  transition,
+} from "@/lib/pipeline/transition";
+
+/** Every arrow of CONTRACT.md §1, and every event that must change nothing, without a database. */
+
+function scene(number: number, status: SceneStatus = "pending", extra: Partial<SceneState> = {}): SceneState {
+  return {
+    id: `scn_${number}`,
+    number,
+    prompt: `prompt ${number}`,
+    duration: 5,
+    status,
+    attempts: status === "pending" ? 0 : 1,
+    videoUrl: null,
+    thumbnailUrl: null,
+    lastFrameUrl: null,
+    ...extra,
+  };
+}
+
+function state(
+  status: ProjectStatus,
+  scenes: SceneState[],
+  job?: Partial<JobState> & Pick<JobState, "kind">,
+  maxAttempts = 3,
+): PipelineState {
+  return {
+    project: { id: "prj_1", name: "Demo", status, run: 1, startImageUrl: "https://img.example/start.png" },
+    scenes,
+    job: job && { id: "job_1", sceneId: null, status: "waiting", attempt: 1, payload: { x: 1 }, ...job },
+    maxAttempts,
+  };
+}
+
+const done = (n: number) =>
+  scene(n, "completed", {
+    videoUrl: `https://v.example/${n}.mp4`,
+    thumbnailUrl: `https://v.example/${n}.jpg`,
+    lastFrameUrl: `https://f.example/${n}.jpg`,
+  });
+const videoDone: PipelineEvent = { type: "stage_completed", result: { videoUrl: "https://v.example/new.mp4" } };
+const frameDone: PipelineEvent = { type: "stage_completed", result: { lastFrameUrl: "https://f.example/new.jpg" } };
+const stitchDone: PipelineEvent = {
+  type: "stage_completed",
+  result: { finalVideoUrl: "https://v.example/final.mp4", duration: 15 },
+};
+const failed: PipelineEvent = { type: "stage_failed", error: "model timed out" };
+
+describe("start", () => {
+  it("moves draft → generating and queues scene 1 from the project's start image", () => {
+    const d = transition(state("draft", [scene(1), scene(2)]), { type: "start" });
+    expect(d.outcome).toBe("applied");
+    if (d.outcome !== "applied") return;
+    expect(d.project).toEqual({ id: "prj_1", expect: "draft", patch: { status: "generating" } });
+    expect(d.scenes).toHaveLength(1);
+    expect(d.scenes[0]).toMatchObject({ id: "scn_1", expect: "pending", patch: { status: "generating_video", attempts: 1 } });
+    expect(d.enqueue).toEqual([
+      expect.objectContaining({
+        kind: "generate_video",
+        sceneId: "scn_1",
+        attempt: 1,
+        payload: expect.objectContaining({ start_image_url: "https://img.example/start.png", scene_number: 1 }),
+      }),
+    ]);
+  });
+
+  it.each(["generating", "stitching", "completed", "failed", "cancelled"] as const)("is refused from %s", (status) => {
+    expect(transition(state(status, [scene(1)]), { type: "start" }).outcome).toBe("refused");
+  });
+});
+
+describe("video-complete", () => {
+  const generating = (job: Partial<JobState> = {}, sceneStatus: SceneStatus = "generating_video") =>
+    state("generating", [scene(1, sceneStatus), scene(2)], { kind: "generate_video", sceneId: "scn_1", ...job });
+
+  it("records the video and queues last-frame extraction", () => {
+    const d = transition(generating(), videoDone);
+    expect(d).toMatchObject({
+      outcome: "applied",
+      job: { id: "job_1", expect: "waiting", patch: { status: "succeeded" } },
+      scenes: [{ id: "scn_1", expect: "generating_video", patch: { status: "extracting_frame", videoUrl: "https://v.example/new.mp4" } }],
+      enqueue: [{ kind: "extract_last_frame", sceneId: "scn_1", attempt: 1, payload: { video_url: "https://v.example/new.mp4" } }],
+      flags: { scene_updated: true, last_frame_triggered: true },
+    });
+  });
+
+  it("accepts a callback that raced ahead of the record of its submission (job still running)", () => {
+    expect(transition(generating({ status: "running" }), videoDone).outcome).toBe("applied");
+  });
+
+  it("stores progress without changing status", () => {
+    const d = transition(generating(), { type: "stage_progress", progress: 45.4 });
+    expect(d).toMatchObject({ outcome: "applied", scenes: [{ id: "scn_1", patch: { progress: 45 } }], enqueue: [] });
+    if (d.outcome === "applied") {
+      expect(d.scenes[0]?.patch.status).toBeUndefined();
+      expect(d.job).toBeUndefined();
+    }
+  });
+
+  it("clamps progress into 0..100", () => {
+    const d = transition(generating(), { type: "stage_progress", progress: 250 });
+    expect(d).toMatchObject({ scenes: [{ patch: { progress: 100 } }] });
+  });
+
+  it("retries a failed attempt below the limit with the same request", () => {
+    const d = transition(generating({ attempt: 2 }), failed);
+    expect(d).toMatchObject({
+      outcome: "applied",
+      job: { patch: { status: "failed", lastError: "model timed out" } },
+      scenes: [{ id: "scn_1", patch: { attempts: 3 } }],
+      enqueue: [{ kind: "generate_video", sceneId: "scn_1", attempt: 3, payload: { x: 1 } }],
+    });
+    if (d.outcome === "applied") expect(d.project).toBeUndefined();
+  });
+
+  it("fails the scene and the project at the last attempt, and notifies", () => {
+    const d = transition(generating({ attempt: 3 }), failed);
+    expect(d).toMatchObject({
+      outcome: "applied",
+      scenes: [{ id: "scn_1", patch: { status: "failed" } }],
+      project: { expect: "generating", patch: { status: "failed" } },
+      enqueue: [{ kind: "notify", payload: { type: "project_failed" } }],
+      flags: { user_notified: true },
+    });
+    if (d.outcome === "applied") expect(d.scenes[0]?.patch.error).toContain("attempt 3 of 3 failed: model timed out");
+  });
+
+  it.each<[string, PipelineState, string]>([
+    ["an older attempt's task", generating({ status: "failed" }), "stale attempt"],
+    ["a timed-out job", generating({ status: "dead" }), "stale attempt"],
+    ["a stage already completed", generating({ status: "succeeded" }), "already completed"],
+    ["a cancelled job", generating({ status: "cancelled" }), "cancelled"],
+    ["a scene past this stage", generating({}, "extracting_frame"), "past this stage"],
+    [
+      "a cancelled project",
+      state("cancelled", [scene(1, "failed")], { kind: "generate_video", sceneId: "scn_1" }),
+      "cancelled",
+    ],
+    [
+      "a failed project",
+      state("failed", [scene(1, "failed")], { kind: "generate_video", sceneId: "scn_1" }),
+      "project is failed",
+    ],
+  ])("ignores %s", (_name, s, reason) => {
+    for (const event of [videoDone, failed, { type: "stage_progress", progress: 10 } as const]) {
+      const d = transition(s, event);
+      expect(d.outcome).toBe("ignored");
+      if (d.outcome === "ignored") expect(d.reason).toContain(reason);
+    }
+  });
+});
+
+describe("last-frame-complete", () => {
+  const extracting = (scenes: SceneState[]) =>
+    state("generating", scenes, { kind: "extract_last_frame", sceneId: scenes.find((s) => s.status === "extracting_frame")!.id });
+
+  it("completes the scene and starts the next one from its last frame", () => {
+    const d = transition(
+      extracting([scene(1, "extracting_frame", { videoUrl: "https://v.example/1.mp4" }), scene(2), scene(3)]),
+      frameDone,
+    );
+    expect(d).toMatchObject({
+      outcome: "applied",
+      scenes: [
+        { id: "scn_1", patch: { status: "completed", lastFrameUrl: "https://f.example/new.jpg" } },
+        { id: "scn_2", expect: "pending", patch: { status: "generating_video", startImageUrl: "https://f.example/new.jpg" } },
+      ],
+      enqueue: [
+        { kind: "generate_video", sceneId: "scn_2", payload: { start_image_url: "https://f.example/new.jpg", scene_number: 2 } },
+      ],
+      flags: { next_scene_triggered: true, stitch_triggered: false },
+    });
+  });
+
+  it("after the last scene moves the project to stitching with every video in order", () => {
+    const d = transition(
+      extracting([done(1), done(2), scene(3, "extracting_frame", { videoUrl: "https://v.example/3.mp4" })]),
+      frameDone,
+    );
+    expect(d).toMatchObject({
+      outcome: "applied",
+      project: { expect: "generating", patch: { status: "stitching" } },
+      enqueue: [
+        {
+          kind: "stitch",
+          payload: { video_urls: ["https://v.example/1.mp4", "https://v.example/2.mp4", "https://v.example/3.mp4"] },
+        },
+      ],
+      flags: { stitch_triggered: true, next_scene_triggered: false },
+    });
+  });
+
+  it("a one-scene project skips stitching: its final video is the scene's video", () => {
+    const d = transition(
+      extracting([scene(1, "extracting_frame", { videoUrl: "https://v.example/1.mp4", thumbnailUrl: "https://v.example/1.jpg" })]),
+      frameDone,
+    );
+    expect(d).toMatchObject({
+      outcome: "applied",
+      project: { patch: { status: "completed", finalVideoUrl: "https://v.example/1.mp4", thumbnailUrl: "https://v.example/1.jpg" } },
+      enqueue: [{ kind: "notify", payload: { type: "project_completed", video_url: "https://v.example/1.mp4" } }],
+    });
+  });
+
+  it("ignores a frame callback for a scene still generating its video (out of order)", () => {
+    const s = state("generating", [scene(1, "generating_video")], { kind: "extract_last_frame", sceneId: "scn_1" });
+    expect(transition(s, frameDone).outcome).toBe("ignored");
+  });
+});
+
+describe("stitch-complete", () => {
+  const stitching = (job: Partial<JobState> = {}, status: ProjectStatus = "stitching") =>
+    state(status, [done(1), done(2)], { kind: "stitch", ...job });
+
+  it("completes the project with the final video and notifies", () => {
+    const d = transition(stitching(), stitchDone);
+    expect(d).toMatchObject({
+      outcome: "applied",
+      project: { expect: "stitching", patch: { status: "completed", finalVideoUrl: "https://v.example/final.mp4", duration: 15 } },
+      enqueue: [{ kind: "notify", payload: { type: "project_completed" } }],
+      flags: { project_updated: true, user_notified: true, final_video_url: "https://v.example/final.mp4" },
+    });
+  });
+
+  it("retries a failed stitch, then fails the project at the limit", () => {
+    expect(transition(stitching({ attempt: 1 }), failed)).toMatchObject({
+      outcome: "applied",
+      enqueue: [{ kind: "stitch", attempt: 2 }],
+    });
+    expect(transition(stitching({ attempt: 3 }), failed)).toMatchObject({
+      outcome: "applied",
+      project: { patch: { status: "failed" } },
+      enqueue: [{ kind: "notify", payload: { type: "project_failed" } }],
+    });
+  });
+
+  it.each(["generating", "completed", "cancelled", "failed"] as const)("is ignored while the project is %s", (status) => {
+    expect(transition(stitching({}, status), stitchDone).outcome).toBe("ignored");
+  });
+});
+
+describe("cancel", () => {
+  it.each(["draft", "generating", "stitching"] as const)("stops a %s project and its active jobs", (status) => {
+    const d = transition(state(status, [done(1), scene(2, "generating_video"), scene(3)]), { type: "cancel" });
+    expect(d).toMatchObject({
+      outcome: "applied",
+      project: { expect: status, patch: { status: "cancelled" } },
+      cancelActiveJobs: true,
+      enqueue: [],
+    });
+    if (d.outcome === "applied") expect(d.scenes.map((s) => s.id)).toEqual(["scn_2"]);
+  });
+
+  it.each(["completed", "failed", "cancelled"] as const)("is refused from %s", (status) => {
+    expect(transition(state(status, [done(1)]), { type: "cancel" }).outcome).toBe("refused");
+  });
+});
+
+describe("retry", () => {
+  it("resumes a scene that failed generating its video, from the previous scene's last frame, in a new run", () => {
+    const d = transition(state("failed", [done(1), scene(2, "failed", { attempts: 3 }), scene(3)]), { type: "retry" });
+    expect(d).toMatchObject({
+      outcome: "applied",
+      project: { expect: "failed", patch: { status: "generating", run: 2, error: null } },
+      scenes: [{ id: "scn_2", expect: "failed", patch: { status: "generating_video", attempts: 1 } }],
+      enqueue: [{ kind: "generate_video", sceneId: "scn_2", attempt: 1, payload: { start_image_url: "https://f.example/1.jpg" } }],
+    });
+  });
+
+  it("resumes a scene whose last frame failed without regenerating its video", () => {
+    const d = transition(state("failed", [scene(1, "failed", { videoUrl: "https://v.example/1.mp4" })]), { type: "retry" });
+    expect(d).toMatchObject({
+      outcome: "applied",
+      scenes: [{ id: "scn_1", patch: { status: "extracting_frame" } }],
+      enqueue: [{ kind: "extract_last_frame", payload: { video_url: "https://v.example/1.mp4" } }],
+    });
+  });
+
+  it("stitches again when every scene was done", () => {
+    const d = transition(state("failed", [done(1), done(2)]), { type: "retry" });
+    expect(d).toMatchObject({ outcome: "applied", project: { patch: { status: "stitching" } }, enqueue: [{ kind: "stitch" }] });
+  });
+
+  it.each(["draft", "generating", "stitching", "completed", "cancelled"] as const)("is refused from %s", (status) => {
+    expect(transition(state(status, [done(1)]), { type: "retry" }).outcome).toBe("refused");
+  });
+});
+
+describe("jobKey", () => {
+  it("differs by run and attempt, so a retry never collides with the step it replaces", () => {
+    const spec = { kind: "generate_video" as const, sceneId: "scn_1", attempt: 1, payload: {} };
+    expect(jobKey("prj_1", 1, spec)).not.toBe(jobKey("prj_1", 2, spec));
+    expect(jobKey("prj_1", 1, spec)).not.toBe(jobKey("prj_1", 1, { ...spec, attempt: 2 }));
+  });
+});
+
+describe("statuses only move forward", () => {
+  const order: Record<SceneStatus, number> = { pending: 0, generating_video: 1, extracting_frame: 2, completed: 3, failed: 4 };
+  const jobStatuses: JobStatus[] = ["queued", "running", "waiting", "succeeded", "failed", "cancelled", "dead"];
+  it("no callback event ever moves a scene backwards", () => {
+    const events = [videoDone, frameDone, stitchDone, failed, { type: "stage_progress", progress: 5 } as const];
+    const kinds = ["generate_video", "extract_last_frame", "stitch"] as const;
+    const sceneStatuses = Object.keys(order) as SceneStatus[];
+    for (const kind of kinds)
+      for (const jobStatus of jobStatuses)
+        for (const sceneStatus of sceneStatuses)
+          for (const event of events) {
+            const s = state("generating", [scene(1, sceneStatus, { videoUrl: "https://v.example/1.mp4" }), scene(2)], {
+              kind,
+              sceneId: kind === "stitch" ? null : "scn_1",
+              status: jobStatus,
+            });
+            const d = transition(s, event);
+            if (d.outcome !== "applied") continue;
+            for (const change of d.scenes) {
+              const from = s.scenes.find((x) => x.id === change.id)!.status;
+              if (change.patch.status) expect(order[change.patch.status]).toBeGreaterThan(order[from]);
+            }
+          }
+  });
+});
