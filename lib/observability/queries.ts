@@ -1,7 +1,9 @@
 import "server-only";
-import { and, desc, eq, isNull, lt, type SQL } from "drizzle-orm";
+import { and, desc, eq, isNull, lt, type SQL, sql } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
 import {
+  ERROR_SEVERITIES,
+  ERROR_TYPES,
   type ErrorLogEntry,
   type ErrorSeverity,
   type ErrorType,
@@ -100,6 +102,75 @@ export async function listWebhookEvents(
     .orderBy(desc(webhookEvents.id))
     .limit(limit + 1);
   return page(rows, limit, serializeWebhookEvent);
+}
+
+type ErrorCounts = {
+  total: number;
+  by_type: Record<ErrorType, number>;
+  by_severity: Record<ErrorSeverity, number>;
+};
+export type ErrorStats = {
+  last_24h: ErrorCounts;
+  all_time: ErrorCounts;
+  /** Entries not dismissed yet, whatever their age. */
+  open: ErrorCounts;
+};
+
+/** Counts by type and by severity, for the last 24 hours and all time (dismissed included). */
+export async function errorStats(): Promise<ErrorStats> {
+  const db = await getDb();
+  // One scan, grouped; the 24 h window uses the database clock like created_at does.
+  const rows = await db
+    .select({
+      type: errorLog.type,
+      severity: errorLog.severity,
+      total: sql<number>`count(*)`.mapWith(Number),
+      recent: sql<number>`count(*) filter (where ${errorLog.createdAt} > now() - interval '24 hours')`.mapWith(Number),
+      open: sql<number>`count(*) filter (where ${errorLog.dismissedAt} is null)`.mapWith(Number),
+    })
+    .from(errorLog)
+    .groupBy(errorLog.type, errorLog.severity);
+  const stats: ErrorStats = { last_24h: emptyCounts(), all_time: emptyCounts(), open: emptyCounts() };
+  for (const row of rows) {
+    add(stats.all_time, row.type, row.severity, row.total);
+    add(stats.last_24h, row.type, row.severity, row.recent);
+    add(stats.open, row.type, row.severity, row.open);
+  }
+  return stats;
+}
+
+function emptyCounts(): ErrorCounts {
+  return {
+    total: 0,
+    by_type: Object.fromEntries(ERROR_TYPES.map((t) => [t, 0])) as Record<ErrorType, number>,
+    by_severity: Object.fromEntries(ERROR_SEVERITIES.map((s) => [s, 0])) as Record<ErrorSeverity, number>,
+  };
+}
+
+function add(counts: ErrorCounts, type: ErrorType, severity: ErrorSeverity, n: number) {
+  counts.total += n;
+  // Rows written before a type/severity was renamed still count under their own name.
+  counts.by_type[type] = (counts.by_type[type] ?? 0) + n;
+  counts.by_severity[severity] = (counts.by_severity[severity] ?? 0) + n;
+}
+
+/**
+ * Marks an entry dismissed (hidden from the default list). Dismissing twice keeps the
+ * first time. Null when no entry has that id.
+ */
+export async function dismissError(id: number): Promise<ErrorView | null> {
+  const db = await getDb();
+  const [row] = await db
+    .update(errorLog)
+    .set({ dismissedAt: sql`coalesce(${errorLog.dismissedAt}, now())` })
+    .where(eq(errorLog.id, id))
+    .returning();
+  return row ? serializeError(row) : null;
+}
+
+/** Ids in URLs are bigserial numbers; anything else names no row. */
+export function parseLogId(value: string): number | null {
+  return /^[1-9]\d{0,14}$/.test(value) ? Number(value) : null;
 }
 
 function clampLimit(limit?: number) {
