@@ -58,6 +58,8 @@ export const envSchema = z.object({
   RATE_LIMIT_LAST_FRAME: withDefault(rateLimit, "100/1m"),
   RATE_LIMIT_STITCH: withDefault(rateLimit, "50/1m"),
   RATE_LIMIT_TIMEOUT_MS: withDefault(int(10, 10_000), 1000),
+  /** Prefix of the rate-limit keys in Redis/Upstash (apps or test runs sharing one server). */
+  RATE_LIMIT_PREFIX: withDefault(z.string().min(1), "framechain:ratelimit"),
   UPSTASH_REDIS_REST_URL: optional(httpUrl),
   UPSTASH_REDIS_REST_TOKEN: optional(z.string()),
   REDIS_URL: optional(z.string().regex(/^rediss?:\/\//, "must start with redis:// or rediss://")),
@@ -73,6 +75,7 @@ export const envSchema = z.object({
   NOTIFICATION_API_KEY: optional(z.string()),
   SERVICE_TIMEOUT_MS: withDefault(int(100), 10_000),
   SERVICE_MAX_RETRIES: withDefault(int(0, 20), 5),
+  SERVICE_RETRY_BASE_MS: withDefault(int(1, 60_000), 500),
   STAGE_TIMEOUT_SECONDS: withDefault(int(1), 1800),
   MAX_STAGE_ATTEMPTS: withDefault(int(1, 20), 3),
   DISPATCH_SWEEP_INTERVAL_MS: withDefault(int(0), 2000),
