@@ -65,7 +65,7 @@ async function deliver(job: Job): Promise<void> {
     return recordSubmission(job, taskId, { status: result.status, task_id: taskId, answer: result.json?.status ?? null });
   }
   if (result.retryable && job.deliveries <= env.SERVICE_MAX_RETRIES) {
-    return rescheduleJob(job, result.error, backoffMs(job.deliveries, { retryAfterMs: result.retryAfterMs }));
+    return rescheduleJob(job, result.error, backoffMs(job.deliveries, { baseMs: env.SERVICE_RETRY_BASE_MS, retryAfterMs: result.retryAfterMs }));
   }
   return failJob(job, result.error, { final: true, httpStatus: result.status });
 }

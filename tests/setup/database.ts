@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import postgres from "postgres";
-import { afterAll } from "vitest";
+import { afterAll, vi } from "vitest";
 
 /**
  * Gives each test file its own fresh database: a new PostgreSQL database when
@@ -32,3 +32,19 @@ if (adminUrl) {
     await closeDb();
   });
 }
+
+/**
+ * `after()` only works inside a Next request. Route handlers called directly in tests get
+ * this stand-in, which keeps the callbacks so a test can run them when it chooses
+ * (`runAfterResponse()` in tests/helpers/after.ts): deterministic, and never racing teardown.
+ */
+vi.mock("next/server", async (importOriginal) => {
+  const actual = await importOriginal<typeof import("next/server")>();
+  return {
+    ...actual,
+    after: (task: (() => unknown) | Promise<unknown>) => {
+      const queue = ((globalThis as Record<string, unknown>).__afterQueue ??= []) as unknown[];
+      queue.push(task);
+    },
+  };
+});
