@@ -1,31 +1,77 @@
+import type { Metadata } from "next";
 import Link from "next/link";
+import { Icon } from "@/app/components/icons";
+import { ProjectList } from "@/app/components/project-list";
+import { PROJECT_STATUSES, type ProjectStatus } from "@/lib/db/schema";
 import { listProjects } from "@/lib/projects/queries";
 
 export const dynamic = "force-dynamic";
+export const metadata: Metadata = { title: "Projects" };
 
-export default async function ProjectsPage() {
-  const { items } = await listProjects();
+/** Newest first; more than this and a status filter is the better tool. */
+const LIST_LIMIT = 100;
+
+const FILTERS: { label: string; statuses: ProjectStatus[] }[] = [
+  { label: "All", statuses: [] },
+  { label: "Active", statuses: ["generating", "stitching"] },
+  { label: "Draft", statuses: ["draft"] },
+  { label: "Completed", statuses: ["completed"] },
+  { label: "Failed", statuses: ["failed"] },
+  { label: "Cancelled", statuses: ["cancelled"] },
+];
+
+function parseStatuses(raw: string | string[] | undefined): ProjectStatus[] {
+  const value = Array.isArray(raw) ? raw.join(",") : (raw ?? "");
+  const known = new Set<string>(PROJECT_STATUSES);
+  return PROJECT_STATUSES.filter((s) => value.split(",").includes(s) && known.has(s));
+}
+
+export default async function ProjectsPage({
+  searchParams,
+}: {
+  searchParams: Promise<Record<string, string | string[] | undefined>>;
+}) {
+  const statuses = parseStatuses((await searchParams).status);
+  const statusQuery = statuses.join(",");
+  const { items } = await listProjects({ status: statuses, limit: LIST_LIMIT });
+
   return (
-    <section>
-      <h1 className="mb-4 text-2xl font-semibold">Projects</h1>
-      {items.length === 0 ? (
-        <p>
-          No projects yet. <Link href="/projects/new" className="underline">Create one</Link>.
-        </p>
-      ) : (
-        <ul className="divide-y divide-slate-200 rounded border border-slate-200 bg-white dark:divide-slate-800 dark:border-slate-800 dark:bg-slate-900">
-          {items.map((p) => (
-            <li key={p.id} className="flex items-center justify-between p-3">
-              <Link href={`/projects/${p.id}`} className="font-medium hover:underline">
-                {p.name}
-              </Link>
-              <span className="text-sm">
-                {p.status} · {p.scenes_completed}/{p.scenes_total} scenes
-              </span>
-            </li>
-          ))}
+    <section aria-labelledby="projects-heading">
+      <div className="mb-4 flex flex-wrap items-center justify-between gap-3">
+        <h1 id="projects-heading" className="text-2xl font-semibold tracking-tight">
+          Projects
+        </h1>
+        <Link
+          href="/projects/new"
+          className="inline-flex items-center gap-1.5 rounded-md bg-slate-900 px-3 py-2 text-sm font-medium text-white shadow-sm hover:bg-slate-700 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-sky-500 dark:bg-slate-100 dark:text-slate-900 dark:hover:bg-white"
+        >
+          <Icon name="plus" /> New project
+        </Link>
+      </div>
+      <nav aria-label="Filter by status" className="mb-4 -mx-1 overflow-x-auto">
+        <ul className="flex gap-1 px-1 pb-1">
+          {FILTERS.map((filter) => {
+            const query = filter.statuses.join(",");
+            const current = query === statusQuery;
+            return (
+              <li key={filter.label}>
+                <Link
+                  href={query ? `/projects?status=${query}` : "/projects"}
+                  aria-current={current ? "page" : undefined}
+                  className={`inline-block whitespace-nowrap rounded-full px-3 py-1 text-sm ring-1 ring-inset focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-sky-500 ${
+                    current
+                      ? "bg-slate-900 font-medium text-white ring-slate-900 dark:bg-slate-100 dark:text-slate-900 dark:ring-slate-100"
+                      : "bg-white text-slate-700 ring-slate-300 hover:bg-slate-100 dark:bg-slate-900 dark:text-slate-200 dark:ring-slate-700 dark:hover:bg-slate-800"
+                  }`}
+                >
+                  {filter.label}
+                </Link>
+              </li>
+            );
+          })}
         </ul>
-      )}
+      </nav>
+      <ProjectList key={statusQuery} initial={items} statusQuery={statusQuery} limit={LIST_LIMIT} />
     </section>
   );
 }

@@ -1,0 +1,132 @@
+"use client";
+
+import Link from "next/link";
+import { useCallback, useRef, useState } from "react";
+import type { ProjectSummaryView } from "@/lib/projects/serialize";
+import { Icon } from "./icons";
+import { LiveIndicator } from "./live-indicator";
+import { ProgressBar } from "./progress-bar";
+import { projectBarTone, projectPercent, scenesDoneText, stageText } from "./project-progress";
+import { RelativeTime } from "./relative-time";
+import { ProjectStatusBadge } from "./status";
+import { useEventStream } from "./use-event-stream";
+
+/**
+ * The projects list, kept current: the all-projects stream says which projects changed,
+ * and the list refetches itself (one request at a time, however many callbacks arrive).
+ */
+export function ProjectList({
+  initial,
+  statusQuery,
+  limit,
+}: {
+  initial: ProjectSummaryView[];
+  statusQuery: string;
+  limit: number;
+}) {
+  const [items, setItems] = useState(initial);
+  const inFlight = useRef(false);
+  const again = useRef(false);
+
+  const refetch = useCallback(async () => {
+    if (inFlight.current) {
+      again.current = true;
+      return;
+    }
+    inFlight.current = true;
+    try {
+      do {
+        again.current = false;
+        const params = new URLSearchParams({ limit: String(limit) });
+        if (statusQuery) params.set("status", statusQuery);
+        const response = await fetch(`/api/v1/projects?${params}`, { cache: "no-store" });
+        if (response.ok)
+          setItems(((await response.json()) as { items: ProjectSummaryView[] }).items);
+      } while (again.current);
+    } catch {
+      // offline for a moment: the stream's reconnect triggers another refetch
+    } finally {
+      inFlight.current = false;
+    }
+  }, [statusQuery, limit]);
+
+  const stream = useEventStream(
+    "/api/v1/projects/events",
+    { changed: () => void refetch() },
+    () => void refetch(),
+  );
+
+  return (
+    <div>
+      <div className="mb-2 flex justify-end">
+        <LiveIndicator state={stream} />
+      </div>
+      {items.length === 0 ? (
+        <div className="rounded-lg border border-dashed border-slate-300 p-8 text-center dark:border-slate-700">
+          <p className="text-slate-600 dark:text-slate-300">
+            {statusQuery ? "No projects with this status." : "No projects yet."}
+          </p>
+          <Link
+            href="/projects/new"
+            className="mt-3 inline-flex items-center gap-1 rounded-md bg-slate-900 px-3 py-2 text-sm font-medium text-white hover:bg-slate-700 dark:bg-slate-100 dark:text-slate-900 dark:hover:bg-white"
+          >
+            <Icon name="plus" /> New project
+          </Link>
+        </div>
+      ) : (
+        <ul
+          aria-label="Projects"
+          className="divide-y divide-slate-200 overflow-hidden rounded-lg border border-slate-200 bg-white shadow-sm dark:divide-slate-800 dark:border-slate-800 dark:bg-slate-900"
+        >
+          {items.map((p) => (
+            <ProjectRow key={p.id} project={p} />
+          ))}
+        </ul>
+      )}
+      {items.length >= limit && (
+        <p className="mt-3 text-sm text-slate-500 dark:text-slate-400">
+          Showing the newest {limit} projects. Filter by status to narrow the list.
+        </p>
+      )}
+    </div>
+  );
+}
+
+function ProjectRow({ project: p }: { project: ProjectSummaryView }) {
+  const percent = projectPercent(p);
+  return (
+    <li
+      data-project-id={p.id}
+      data-status={p.status}
+      className="group relative grid gap-x-6 gap-y-2 p-4 hover:bg-slate-50 sm:grid-cols-[minmax(0,1.4fr)_minmax(0,1fr)_auto] sm:items-center dark:hover:bg-slate-800/50"
+    >
+      <div className="min-w-0">
+        {/* The link's box covers the row, so the whole row is one target and one tab stop. */}
+        <Link
+          href={`/projects/${p.id}`}
+          className="font-medium text-slate-900 after:absolute after:inset-0 after:content-[''] hover:underline focus-visible:outline-none dark:text-slate-100 [&:focus-visible]:after:rounded-lg [&:focus-visible]:after:ring-2 [&:focus-visible]:after:ring-sky-500 [&:focus-visible]:after:ring-inset"
+        >
+          <span className="block truncate">{p.name}</span>
+        </Link>
+        <div className="mt-1 flex flex-wrap items-center gap-2">
+          <ProjectStatusBadge status={p.status} />
+          <span className="text-xs text-slate-500 dark:text-slate-400">{stageText(p.stage)}</span>
+        </div>
+      </div>
+      <div className="min-w-0">
+        <ProgressBar
+          value={percent}
+          label={`Progress of ${p.name}`}
+          valueText={`${scenesDoneText(p)}; ${p.stage}`}
+          tone={projectBarTone(p.status)}
+        />
+        <p className="mt-1 text-xs text-slate-600 tabular-nums dark:text-slate-300">
+          {scenesDoneText(p)}
+        </p>
+      </div>
+      <p className="text-xs text-slate-500 sm:text-right dark:text-slate-400">
+        Updated <RelativeTime iso={p.updated_at} />
+      </p>
+    </li>
+  );
+}

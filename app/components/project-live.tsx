@@ -1,0 +1,161 @@
+"use client";
+
+import Link from "next/link";
+import { useCallback, useState } from "react";
+import type { ProjectSnapshot } from "@/lib/projects/events";
+import type { ProjectView } from "@/lib/projects/serialize";
+import { ActivityLog } from "./activity-log";
+import { Icon } from "./icons";
+import { LiveIndicator } from "./live-indicator";
+import { ProgressBar } from "./progress-bar";
+import { ProjectActions } from "./project-actions";
+import { projectBarTone, projectPercent, scenesDoneText, stageText } from "./project-progress";
+import { RelativeTime } from "./relative-time";
+import { SceneCard } from "./scene-card";
+import { PROJECT_STATUS_LOOK, ProjectStatusBadge } from "./status";
+import { useEventStream } from "./use-event-stream";
+
+/**
+ * The project page after the first server render: every `project` event of the stream
+ * replaces the snapshot, so the filmstrip, the buttons and the logs change in place.
+ */
+export function ProjectLive({
+  initial,
+  maxAttempts,
+}: {
+  initial: ProjectSnapshot;
+  maxAttempts: number;
+}) {
+  const [snapshot, setSnapshot] = useState(initial);
+  const { project } = snapshot;
+
+  const onSnapshot = useCallback((data: unknown) => setSnapshot(data as ProjectSnapshot), []);
+  const stream = useEventStream(`/api/v1/projects/${project.id}/events`, { project: onSnapshot });
+  // An action's answer is the new project: show it at once, the stream brings the logs.
+  const onChanged = useCallback(
+    (next: ProjectView) => setSnapshot((current) => ({ ...current, project: next })),
+    [],
+  );
+
+  const percent = projectPercent(project);
+  const announcement = `${PROJECT_STATUS_LOOK[project.status].label}. ${stageText(project.stage)}. ${scenesDoneText(project)}.`;
+
+  return (
+    <div className="space-y-8" data-project-status={project.status}>
+      <div>
+        <Link
+          href="/projects"
+          className="mb-3 inline-flex items-center gap-1 text-sm text-slate-600 hover:underline dark:text-slate-300"
+        >
+          <Icon name="arrowLeft" /> Projects
+        </Link>
+        <div className="flex flex-col gap-4 sm:flex-row sm:items-start sm:justify-between">
+          <div className="min-w-0">
+            <h1 className="text-2xl font-semibold tracking-tight break-words">{project.name}</h1>
+            <p className="mt-1 flex flex-wrap items-center gap-x-3 gap-y-1 text-xs text-slate-500 dark:text-slate-400">
+              <span className="font-mono">{project.id}</span>
+              <span>
+                Created <RelativeTime iso={project.created_at} />
+              </span>
+              <span>
+                Updated <RelativeTime iso={project.updated_at} />
+              </span>
+              <LiveIndicator state={stream} />
+            </p>
+          </div>
+          <ProjectActions project={project} onChanged={onChanged} />
+        </div>
+      </div>
+
+      <section
+        aria-labelledby="progress-heading"
+        className="rounded-lg border border-slate-200 bg-white p-4 shadow-sm dark:border-slate-800 dark:bg-slate-900"
+      >
+        <h2 id="progress-heading" className="sr-only">
+          Progress
+        </h2>
+        <div className="mb-3 flex flex-wrap items-center justify-between gap-2">
+          <div className="flex flex-wrap items-center gap-2">
+            <ProjectStatusBadge status={project.status} />
+            <span className="text-sm font-medium" data-stage>
+              {stageText(project.stage)}
+            </span>
+          </div>
+          <span className="text-sm text-slate-600 tabular-nums dark:text-slate-300">
+            {scenesDoneText(project)}
+          </span>
+        </div>
+        <ProgressBar
+          value={percent}
+          label="Project progress"
+          valueText={`${scenesDoneText(project)}; ${project.stage}`}
+          tone={projectBarTone(project.status)}
+        />
+        {/* Screen readers hear each change of stage, not every repaint. */}
+        <p aria-live="polite" aria-atomic="true" className="sr-only">
+          {announcement}
+        </p>
+        {project.error && (
+          <p className="mt-3 flex items-start gap-2 rounded-md border border-red-300 bg-red-50 p-3 text-sm text-red-800 dark:border-red-800 dark:bg-red-950 dark:text-red-200">
+            <Icon name="alert" className="mt-0.5 size-4" />
+            <span>
+              <span className="font-medium">Error: </span>
+              {project.error}
+            </span>
+          </p>
+        )}
+      </section>
+
+      {project.status === "completed" && project.final_video_url && (
+        <section aria-labelledby="final-heading" className="space-y-3">
+          <h2 id="final-heading" className="text-lg font-semibold">
+            Final video
+          </h2>
+          <div className="overflow-hidden rounded-lg border border-slate-200 bg-black shadow-sm dark:border-slate-800">
+            {/* biome-ignore lint/a11y/useMediaCaption: generated videos come without captions */}
+            <video
+              data-final-video
+              controls
+              preload="metadata"
+              poster={project.thumbnail_url ?? undefined}
+              src={project.final_video_url}
+              className="aspect-video w-full"
+            />
+          </div>
+          <a
+            href={project.final_video_url}
+            target="_blank"
+            rel="noreferrer noopener"
+            className="inline-flex items-center gap-1 text-sm text-sky-700 underline dark:text-sky-400"
+          >
+            Open the video file
+          </a>
+          {project.duration !== null && (
+            <span className="ml-3 text-sm text-slate-600 dark:text-slate-300">
+              {project.duration} s
+            </span>
+          )}
+        </section>
+      )}
+
+      <section aria-labelledby="scenes-heading" className="space-y-3">
+        <h2 id="scenes-heading" className="text-lg font-semibold">
+          Scenes
+        </h2>
+        {/* A filmstrip: scrolls sideways on wide screens, stacks on a phone. */}
+        <ol
+          aria-label="Filmstrip"
+          className="grid gap-3 sm:flex sm:snap-x sm:overflow-x-auto sm:pb-3"
+        >
+          {project.scenes.map((scene) => (
+            <li key={scene.id} className="sm:w-64 sm:shrink-0 sm:snap-start">
+              <SceneCard scene={scene} maxAttempts={maxAttempts} />
+            </li>
+          ))}
+        </ol>
+      </section>
+
+      <ActivityLog events={snapshot.webhook_events} errors={snapshot.errors} />
+    </div>
+  );
+}
