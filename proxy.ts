@@ -1,0 +1,19 @@
+import { type NextRequest, NextResponse } from "next/server";
+import { checkAccess } from "@/lib/auth/access";
+import { env, isProduction } from "@/lib/env";
+
+/**
+ * Next 16's request proxy (formerly middleware): admin access control in front of the
+ * management API, /api/metrics and the pages. The rules are in lib/auth/access.ts.
+ */
+export function proxy(request: NextRequest) {
+  return (
+    checkAccess(request, { adminToken: env.ADMIN_TOKEN, production: isProduction, appUrl: env.APP_URL }) ??
+    NextResponse.next()
+  );
+}
+
+export const config = {
+  // Static build assets never need a check (the policy lets /_next/ through anyway).
+  matcher: ["/((?!_next/static|_next/image|favicon.ico).*)"],
+};
