@@ -8,7 +8,7 @@ import { z } from "zod";
 const emptyAsUndefined = (v: unknown) => (typeof v === "string" && v.trim() === "" ? undefined : v);
 const optional = <T extends z.ZodType>(schema: T) => z.preprocess(emptyAsUndefined, schema.optional());
 const withDefault = <T extends z.ZodType>(schema: T, fallback: z.input<T>) =>
-  z.preprocess(emptyAsUndefined, schema.default(fallback as never));
+  z.preprocess(emptyAsUndefined, schema.prefault(fallback as never)); // prefault: the default goes through the schema (and its transforms) too
 
 const httpUrl = z.url({ protocol: /^https?$/, error: "must be an http(s) URL" });
 const databaseUrl = z
