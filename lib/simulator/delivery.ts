@@ -83,8 +83,8 @@ export function signatureHeaders(service: SimService, raw: string): Record<strin
 }
 
 async function deliver(task: SimTask, raw: string, generation: number): Promise<void> {
-  const counts = () => store().callbacks;
-  counts().sent++;
+  const counts = store().callbacks; // captured: a delivery from before a reset counts into the old log
+  counts.sent++;
   for (let attempt = 1; attempt <= DELIVERY.attempts; attempt++) {
     if (store().generation !== generation) return; // reset: this delivery belongs to an older run
     let status: number | null = null;
@@ -118,18 +118,18 @@ async function deliver(task: SimTask, raw: string, generation: number): Promise<
       error: status !== null && status < 300 ? undefined : failure,
     });
     if (!retryable) {
-      if (status !== null && status < 300) counts().delivered++;
-      else counts().rejected++;
+      if (status !== null && status < 300) counts.delivered++;
+      else counts.rejected++;
       return;
     }
     if (attempt === DELIVERY.attempts) break;
-    counts().retried++;
+    counts.retried++;
     const backoff = Math.min(DELIVERY.maxBackoffMs, DELIVERY.firstBackoffMs * 2 ** (attempt - 1));
     await sleep(
       Math.min(DELIVERY.maxBackoffMs, retryAfterMs ?? backoff * (0.5 + Math.random() / 2)),
     );
   }
-  counts().gave_up++;
+  counts.gave_up++;
   log("warn", "simulator.callback_gave_up", {
     service: task.service,
     task_id: task.id,

@@ -47,6 +47,7 @@ export type Submission = {
   video_urls: string[];
   outcome: TaskOutcome;
   shape: PayloadShape;
+  delay_ms: number;
   at: string;
 };
 
@@ -142,6 +143,7 @@ export function saveTask(task: SimTask) {
       video_urls: task.videoUrls,
       outcome: task.outcome,
       shape: task.shape,
+      delay_ms: task.delayMs,
       at: new Date(task.createdAt).toISOString(),
     },
     MAX_SUBMISSIONS,

@@ -1,0 +1,225 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { type Received, simulatorCaller, startReceiver, waitFor } from "./harness";
+
+/** Prompt markers, the media cards, the notification endpoint and the request log. */
+process.env.SIMULATOR_DELAY_MS = "20";
+process.env.SIMULATOR_PROGRESS_STEPS = "1";
+vi.resetModules();
+const route = await import("@/app/api/simulator/[...path]/route");
+const { resetSimulator } = await import("@/lib/simulator/state");
+
+const APP = "http://127.0.0.1:3999";
+let receiver: Awaited<ReturnType<typeof startReceiver>>;
+beforeAll(async () => {
+  receiver = await startReceiver();
+});
+afterAll(async () => {
+  resetSimulator();
+  await receiver.close();
+});
+beforeEach(() => {
+  resetSimulator();
+  receiver.received.length = 0;
+});
+
+const call = simulatorCaller(route, APP);
+
+let jobs = 0;
+async function submit(
+  prompt: string,
+  sceneId: string,
+  options: { sceneNumber?: number; jobId?: string } = {},
+) {
+  const jobId = options.jobId ?? `job_m${++jobs}`;
+  return call(
+    "POST",
+    "video/api/v1/tasks/submit",
+    {
+      project_id: "prj_markers",
+      task_type: "generate_video",
+      task_data: {
+        scene_id: sceneId,
+        scene_number: options.sceneNumber ?? 1,
+        prompt,
+        start_image_url: null,
+        duration: 5,
+      },
+      priority: 2,
+      callback_url: receiver.callbackUrl("video-complete", jobId),
+      metadata: { project_id: "prj_markers", scene_id: sceneId, job_id: jobId },
+    },
+    { "idempotency-key": jobId },
+  );
+}
+
+const terminal = async (taskId: string): Promise<Received> =>
+  waitFor(
+    () =>
+      receiver
+        .forTask(taskId)
+        .find((r) => r.body.status === "completed" || r.body.status === "failed"),
+    `task ${taskId}`,
+  );
+
+describe("prompt markers", () => {
+  it("[fail] fails every attempt of the scene", async () => {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const { json } = await submit("A storm [fail]", "scn_fail");
+      expect((await terminal(json.task_id)).body).toMatchObject({
+        status: "failed",
+        error: expect.stringContaining("[fail]"),
+      });
+    }
+  });
+
+  it("[fail-once] fails the scene's first attempt only", async () => {
+    const first = await submit("A storm [FAIL-ONCE]", "scn_once");
+    expect((await terminal(first.json.task_id)).body.status).toBe("failed");
+    const second = await submit("A storm [fail-once]", "scn_once");
+    expect((await terminal(second.json.task_id)).body.status).toBe("completed");
+    const otherScene = await submit("A storm [fail-once]", "scn_once_other");
+    expect((await terminal(otherScene.json.task_id)).body.status).toBe("failed");
+  });
+
+  it("[silent] never calls back", async () => {
+    const silent = await submit("Quiet [silent]", "scn_silent");
+    expect(silent.status).toBe(202);
+    const marker = await submit("Loud", "scn_loud");
+    await terminal(marker.json.task_id);
+    expect(receiver.forTask(silent.json.task_id)).toEqual([]);
+  });
+
+  it("[flaky] answers 503 twice to the same job, then accepts it once", async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const response = await submit("Wobbly [flaky]", "scn_flaky", { jobId: "job_flaky" });
+      statuses.push(response.status);
+      if (response.status === 503) expect(response.headers.get("retry-after")).toBe("1");
+    }
+    expect(statuses).toEqual([503, 503, 202, 202]);
+    const log = (await call("GET", "requests")).json;
+    expect(log.counts.video).toMatchObject({ unavailable: 2, accepted: 1, replayed: 1 });
+  });
+
+  it("[slow] multiplies the delay by five", async () => {
+    await submit("Snail [slow]", "scn_slow");
+    await submit("Hare", "scn_fast");
+    const log = (await call("GET", "requests")).json;
+    expect(
+      log.submissions.map((s: { scene_id: string; delay_ms: number }) => [s.scene_id, s.delay_ms]),
+    ).toEqual([
+      ["scn_slow", 100],
+      ["scn_fast", 20],
+    ]);
+  });
+});
+
+describe("media", () => {
+  it("draws the scene number and the escaped prompt on an SVG card, one colour per scene", async () => {
+    const prompt = `<script>alert("x")</script> & the 'sea'`;
+    const three = await submit(prompt, "scn_m3", { sceneNumber: 3 });
+    const four = await submit("Calm", "scn_m4", { sceneNumber: 4 });
+    const done = await terminal(three.json.task_id);
+    const videoUrl = (done.body.video_url ??
+      (done.body.result as Record<string, string>).video_url) as string;
+    expect(videoUrl.startsWith(`${APP}/api/simulator/media/`)).toBe(true);
+
+    const video = await call("GET", new URL(videoUrl).pathname.replace("/api/simulator/", ""));
+    expect(video.status).toBe(200);
+    expect(video.headers.get("content-type")).toBe("image/svg+xml; charset=utf-8");
+    expect(video.headers.get("x-content-type-options")).toBe("nosniff");
+    expect(video.text.startsWith("<svg")).toBe(true);
+    expect(video.text).toContain("Scene 3");
+    expect(video.text).not.toContain("<script");
+    expect(video.text).toContain(
+      "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; the &apos;sea&apos;",
+    );
+
+    const fill = (svg: string) => /stop-color="(hsl\([^"]+\))"/.exec(svg)?.[1];
+    const other = await call("GET", `media/${encodeURIComponent(four.json.task_id)}/thumbnail.svg`);
+    expect(other.text).toContain("Scene 4");
+    expect(fill(other.text)).toBeDefined();
+    expect(fill(other.text)).not.toBe(fill(video.text));
+
+    // The last frame of scene 3's video shows scene 3; the stitched video lists every scene.
+    const frame = await call("POST", "last-frame/api/v1/process", {
+      video_url: videoUrl,
+      webhook_url: receiver.callbackUrl("last-frame-complete", "job_frame"),
+    });
+    const frameDone = await terminal(frame.json.task_id);
+    const frameUrl = (frameDone.body.last_frame_url ?? frameDone.body.image_url) as string;
+    const frameCard = await call("GET", new URL(frameUrl).pathname.replace("/api/simulator/", ""));
+    expect(frameCard.text).toContain("Scene 3");
+    expect(frameCard.text).toContain("last frame");
+    expect(frameCard.text).not.toContain("<script");
+
+    const stitch = await call("POST", "stitch/api/v1/stitch", {
+      video_urls: [videoUrl, "https://videos.example.com/external.mp4"],
+      webhook_url: receiver.callbackUrl("stitch-complete", "job_stitch"),
+    });
+    const stitchDone = await terminal(stitch.json.task_id);
+    const finalUrl = (stitchDone.body.final_video_url ??
+      stitchDone.body.video_result_url) as string;
+    const finalCard = await call("GET", new URL(finalUrl).pathname.replace("/api/simulator/", ""));
+    expect(finalCard.text).toContain("Final video · 2 scenes");
+    expect(finalCard.text).not.toContain("<script");
+  });
+
+  it("serves a neutral card for an unknown task and 404 for an unknown kind", async () => {
+    const unknown = await call("GET", "media/no-such-task/video.svg");
+    expect(unknown.status).toBe(200);
+    expect(unknown.headers.get("cache-control")).toBe("no-store");
+    expect(unknown.text).toContain("no-such-task");
+    expect((await call("GET", "media/no-such-task/movie.svg")).status).toBe(404);
+  });
+});
+
+describe("notifications and the request log", () => {
+  it("accepts a contract notification and lists it; rejects a bad one", async () => {
+    const body = {
+      type: "project_completed",
+      project_id: "prj_n",
+      project_name: "Demo",
+      video_url: "https://videos.example.com/final.mp4",
+      error: null,
+      timestamp: new Date().toISOString(),
+    };
+    const ok = await call("POST", "notify", body, { "x-api-key": "k", "idempotency-key": "job_n" });
+    expect(ok.status).toBe(200);
+    expect((await call("POST", "notify", { ...body, type: "project_exploded" })).status).toBe(400);
+    const log = (await call("GET", "requests")).json;
+    expect(log.counts.notify).toMatchObject({ received: 2, accepted: 1, invalid: 1 });
+    expect(log.notifications).toEqual([
+      expect.objectContaining({ type: "project_completed", project_id: "prj_n" }),
+    ]);
+  });
+
+  it("lists accepted submissions with their ids and clears on DELETE", async () => {
+    const { json } = await submit("Log me", "scn_log", { jobId: "job_log" });
+    const log = (await call("GET", "requests")).json;
+    expect(log.submissions).toEqual([
+      expect.objectContaining({
+        service: "video",
+        task_id: json.task_id,
+        job_id: "job_log",
+        idempotency_key: "job_log",
+        scene_id: "scn_log",
+        project_id: "prj_markers",
+        start_image_url: null,
+        video_urls: [],
+      }),
+    ]);
+    expect((await call("DELETE", "requests")).status).toBe(204);
+    expect((await call("GET", "requests")).json).toMatchObject({
+      submissions: [],
+      counts: { video: { accepted: 0 } },
+    });
+  });
+
+  it("answers 404 to unknown paths and 405 to a wrong method", async () => {
+    expect((await call("GET", "video/api/v2/whatever")).status).toBe(404);
+    const wrong = await call("GET", "video/api/v1/tasks/submit");
+    expect(wrong.status).toBe(405);
+    expect(wrong.headers.get("allow")).toBe("POST");
+  });
+});
