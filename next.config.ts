@@ -6,6 +6,8 @@ const nextConfig: NextConfig = {
   outputFileTracingExcludes: { "*": [".data/**/*"] },
   outputFileTracingIncludes: { "*": ["./drizzle/**/*"] },
   serverExternalPackages: ["@electric-sql/pglite", "postgres", "ioredis"],
+  // `npm run typecheck` checks the whole tree (CI runs it); the build need not do it again.
+  typescript: { ignoreBuildErrors: true },
 };
 
 export default nextConfig;
