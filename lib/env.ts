@@ -96,6 +96,12 @@ export const envSchema = z.object({
   ADMIN_TOKEN: optional(z.string().min(16, "must be at least 16 characters")),
   SENTRY_DSN: optional(z.url()),
   SENTRY_ENVIRONMENT: optional(z.string()),
+  // Browser errors: inlined into the client bundle at build time (so set it before `next build`).
+  NEXT_PUBLIC_SENTRY_DSN: optional(z.url()),
+  // Source-map upload at build time; skipped unless SENTRY_AUTH_TOKEN is set.
+  SENTRY_AUTH_TOKEN: optional(z.string()),
+  SENTRY_ORG: optional(z.string()),
+  SENTRY_PROJECT: optional(z.string()),
   LOG_LEVEL: withDefault(z.enum(["debug", "info", "warn", "error", "silent"]), "info"),
   LOG_FORMAT: optional(z.enum(["json", "pretty"])),
 });
