@@ -7,10 +7,9 @@ import { type Stage, STAGES } from "./stages";
 
 /** GET (health check) and POST (the callback) of `/api/webhooks/<stage>`. */
 export function webhookRoute(stage: Stage) {
-  return {
-    POST: (request: Request) => receiveCallback(stage, request),
-    GET: () => webhookHealth(stage),
-  };
+  const receive = (request: Request) => receiveCallback(stage, request);
+  const health = () => webhookHealth(stage);
+  return { POST: receive, GET: health };
 }
 
 async function webhookHealth(stage: Stage): Promise<Response> {

@@ -43,8 +43,9 @@ vi.mock("next/server", async (importOriginal) => {
   return {
     ...actual,
     after: (task: (() => unknown) | Promise<unknown>) => {
-      const queue = ((globalThis as Record<string, unknown>).__afterQueue ??= []) as unknown[];
-      queue.push(task);
+      const store = globalThis as { __afterQueue?: unknown[] };
+      store.__afterQueue ??= [];
+      store.__afterQueue.push(task);
     },
   };
 });

@@ -107,7 +107,10 @@ describe("a 5-scene project", () => {
   it("gives the same result with every callback delivered 3 times, in shuffled order, some without their ref", async () => {
     const project = await create(5);
     let seed = 7;
-    const random = () => ((seed = (seed * 48271) % 2147483647) / 2147483647);
+    const random = () => {
+      seed = (seed * 48271) % 2147483647; // deterministic shuffle, so a failure can be replayed
+      return seed / 2147483647;
+    };
     await drive(app, services, async (batch) => {
       const copies = batch.flatMap((c) => [
         c,
