@@ -1,0 +1,149 @@
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, openSync } from "node:fs";
+import { createServer } from "node:net";
+import path from "node:path";
+
+/**
+ * A built Framechain server (`next start`) in a directory, in its own process group so the
+ * whole tree (launcher and next-server) can be stopped — or killed, for crash tests — at once.
+ */
+
+export type BuildMode = "auto" | "always" | "never";
+
+/** Reuses `<appDir>/.next` when it holds a build (unless `always`), else runs `next build` there. */
+export function ensureBuild(appDir: string, mode: BuildMode, log: (line: string) => void) {
+  const built = existsSync(path.join(appDir, ".next", "BUILD_ID"));
+  if (built && mode !== "always") {
+    log(`reusing the build in ${path.join(appDir, ".next")}`);
+    return;
+  }
+  if (mode === "never") throw new Error(`--no-build given but ${appDir} has no .next build`);
+  log(`building in ${appDir} (next build)…`);
+  const result = spawnSync(process.execPath, [nextBin(appDir), "build"], {
+    cwd: appDir,
+    stdio: ["ignore", "inherit", "inherit"],
+    env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1", NODE_ENV: "production" },
+  });
+  if (result.status !== 0) throw new Error(`next build failed in ${appDir} (exit ${result.status})`);
+}
+
+function nextBin(appDir: string) {
+  return path.join(appDir, "node_modules", "next", "dist", "bin", "next");
+}
+
+/** The first port of [from, to] nobody listens on (loopback). */
+export async function freePort(from: number, to: number): Promise<number> {
+  for (let port = from; port <= to; port++) {
+    const free = await new Promise<boolean>((resolve) => {
+      const probe = createServer();
+      probe.once("error", () => resolve(false));
+      probe.listen(port, "127.0.0.1", () => probe.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+  throw new Error(`no free port in ${from}-${to}`);
+}
+
+export type AppServer = {
+  url: string;
+  pid: number;
+  /** SIGTERM to the process group, SIGKILL after 5 s. */
+  stop(): Promise<void>;
+  /** SIGKILL to the process group: a crash, nothing gets to clean up. */
+  kill(): Promise<void>;
+};
+
+const running = new Set<ChildProcess>();
+let cleanupInstalled = false;
+
+/** Never leave a server behind when the script ends or is interrupted. */
+function installCleanup() {
+  if (cleanupInstalled) return;
+  cleanupInstalled = true;
+  const killAll = () => {
+    for (const child of running) signalGroup(child, "SIGKILL");
+  };
+  process.on("exit", killAll);
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.on(signal, () => {
+      killAll();
+      process.exit(130);
+    });
+  }
+}
+
+function signalGroup(child: ChildProcess, signal: NodeJS.Signals) {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+/**
+ * Starts `next start` on 127.0.0.1:`port` with exactly `env` (plus PATH/HOME), appending
+ * its output to `logFile`, and resolves once GET /api/ping answers.
+ */
+export async function startServer(options: {
+  appDir: string;
+  port: number;
+  env: Record<string, string>;
+  logFile: string;
+  nodeOptions?: string;
+}): Promise<AppServer> {
+  installCleanup();
+  mkdirSync(path.dirname(options.logFile), { recursive: true });
+  const out = openSync(options.logFile, "a");
+  const child = spawn(process.execPath, [nextBin(options.appDir), "start", "-p", String(options.port), "-H", "127.0.0.1"], {
+    cwd: options.appDir,
+    detached: true, // its own process group
+    stdio: ["ignore", out, out],
+    env: {
+      PATH: process.env.PATH ?? "",
+      HOME: process.env.HOME ?? "",
+      NEXT_TELEMETRY_DISABLED: "1",
+      ...(options.nodeOptions ? { NODE_OPTIONS: options.nodeOptions } : {}),
+      ...options.env,
+    } as unknown as NodeJS.ProcessEnv,
+  });
+  running.add(child);
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const url = `http://127.0.0.1:${options.port}`;
+
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the server exited during start (code ${child.exitCode}); see ${options.logFile}`);
+    try {
+      const response = await fetch(`${url}/api/ping`);
+      if (response.ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      signalGroup(child, "SIGKILL");
+      throw new Error(`the server did not answer /api/ping within 60 s; see ${options.logFile}`);
+    }
+    await sleep(100);
+  }
+
+  const waitExit = async (ms: number) => Promise.race([exited.then(() => true), sleep(ms).then(() => false)]);
+  return {
+    url,
+    pid: child.pid!,
+    async stop() {
+      signalGroup(child, "SIGTERM");
+      await waitExit(5000);
+      // The launcher may be gone while next-server lingers in the group: make sure of it.
+      signalGroup(child, "SIGKILL");
+      running.delete(child);
+    },
+    async kill() {
+      signalGroup(child, "SIGKILL");
+      await waitExit(5000);
+      running.delete(child);
+    },
+  };
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
