@@ -125,12 +125,8 @@ export function renderMedia(taskId: string, kind: MediaKind): { svg: string; kno
         hue: 260,
         title: `Final video · ${task.videoUrls.length} scene${task.videoUrls.length === 1 ? "" : "s"}`,
         label: LABELS[kind],
-        body: wrapText(
-          scenes
-            .map((s, i) => `${s?.sceneNumber ?? i + 1}. ${s?.prompt ?? "external video"}`)
-            .join("  "),
-          44,
-          4,
+        body: sceneList(
+          scenes.map((s, i) => `${s?.sceneNumber ?? i + 1}. ${s?.prompt ?? "external video"}`),
         ),
         strip: scenes.map((s, i) => sceneHue(s?.sceneNumber ?? i + 1)),
         animated: kind === "final",
@@ -151,6 +147,13 @@ export function renderMedia(taskId: string, kind: MediaKind): { svg: string; kno
     }),
     known: true,
   };
+}
+
+/** One line per scene (cut to fit), at most four, the last saying how many more there are. */
+function sceneList(lines: string[]): string[] {
+  const cut = (line: string) => wrapText(line, 44, 1)[0] ?? "";
+  if (lines.length <= 4) return lines.map(cut);
+  return [...lines.slice(0, 3).map(cut), `… and ${lines.length - 3} more`];
 }
 
 function sourceVideo(url: string | undefined): SimTask | undefined {
