@@ -10,7 +10,7 @@ import { callService } from "@/lib/services/http";
 import { buildServiceRequest, taskIdFrom } from "@/lib/services/requests";
 import { applyCallback, lockTask } from "@/lib/webhooks/apply-callback";
 import { parseCallback } from "@/lib/webhooks/payloads";
-import { stageOfJobKind } from "@/lib/webhooks/stages";
+import { type Stage, stageOfJobKind } from "@/lib/webhooks/stages";
 import { backoffMs } from "./backoff";
 import { scheduleDispatch } from "./schedule";
 
@@ -212,10 +212,38 @@ export async function expireOverdueStages(limit = 50): Promise<number> {
 }
 
 /** One pass of the periodic sweep: deadlines first, then whatever is due. */
-export async function sweep(): Promise<{ expired: number; delivered: number }> {
+export async function sweep(): Promise<{ expired: number; delivered: number; unparked: number }> {
   const expired = await expireOverdueStages();
+  const unparked = await applyStrandedParkedCallbacks();
   const delivered = await dispatchDueJobs();
-  return { expired, delivered };
+  return { expired, delivered, unparked };
+}
+
+/**
+ * Safety net: parked callbacks whose task is known by now (normally recordSubmission
+ * applies them at once; this catches one whose transaction died in between).
+ */
+export async function applyStrandedParkedCallbacks(limit = 50): Promise<number> {
+  const db = await getDb();
+  const stranded = rowsOf<{ source: string; task_id: string; job_id: string }>(
+    await db.execute(sql`
+      select distinct e.source, e.task_id, j.id as job_id
+      from ${webhookEvents} e
+      join ${jobs} j on j.external_task_id = e.task_id and j.kind = case e.source
+        when 'video-complete' then 'generate_video'
+        when 'last-frame-complete' then 'extract_last_frame'
+        else 'stitch' end
+      where e.outcome = 'parked'
+      limit ${limit}`),
+  );
+  for (const row of stranded) {
+    await db.transaction(async (tx) => {
+      await lockTask(tx, row.source as Stage, row.task_id);
+      const [job] = await tx.select().from(jobs).where(eq(jobs.id, row.job_id));
+      if (job) await applyParkedCallbacks(tx, job, row.task_id);
+    });
+  }
+  return stranded.length; // what they queued is due now: the sweep's dispatch picks it up
 }
 
 function rowsOf<T>(result: unknown): T[] {

@@ -276,4 +276,19 @@ describe("crash safety", () => {
     await drive(app, services);
     expect((await app.getProject(project.id)).status).toBe("completed");
   });
+
+  it("the sweep applies a parked callback whose task became known without it (safety net)", async () => {
+    const project = await create(1);
+    const early = { task_id: "stranded-task", status: "completed", video_url: "https://cdn.test/stranded.mp4" };
+    expect((await app.send("video-complete", early)).status).toBe(202);
+    const { jobs } = app.schema;
+    // The task recorded by some path that did not look for parked callbacks.
+    await app.db
+      .update(jobs)
+      .set({ status: "waiting", externalTaskId: "stranded-task" })
+      .where(eq(jobs.projectId, project.id));
+    const swept = await app.dispatcher.sweep();
+    expect(swept.unparked).toBe(1);
+    expect((await app.getProject(project.id)).scenes[0]).toMatchObject({ status: "extracting_frame", video_url: "https://cdn.test/stranded.mp4" });
+  });
 });
