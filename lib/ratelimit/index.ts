@@ -71,32 +71,36 @@ function limiterFor(stage: Stage): Limiter {
 }
 
 export async function checkRateLimit(stage: Stage, ip: string): Promise<RateLimitDecision> {
-  const limiter = limiterFor(stage);
+  const backend = configuredBackend();
   try {
-    const result = await withTimeout(
-      limiter.limit(rateLimitKey(stage, ip)),
-      env.RATE_LIMIT_TIMEOUT_MS,
-    );
+    const pending = limiterFor(stage).limit(rateLimitKey(stage, ip));
+    // Memory answers synchronously: no timer on that path.
+    const result =
+      backend === "memory" ? await pending : await withTimeout(pending, env.RATE_LIMIT_TIMEOUT_MS);
     if (!result.allowed) {
       rateLimitCounters.limited.set(stage, (rateLimitCounters.limited.get(stage) ?? 0) + 1);
     }
-    return { ...result, backend: limiter.backend, failedOpen: false };
+    return { ...result, backend, failedOpen: false };
   } catch (error) {
     rateLimitCounters.failedOpen += 1;
-    reportFailure(stage, limiter.backend, error);
+    reportFailure(stage, backend, error);
     const { limit, windowMs } = rateLimitPolicy(stage);
     return {
       allowed: true,
       limit,
       remaining: limit,
       resetAt: Date.now() + windowMs,
-      backend: limiter.backend,
+      backend,
       failedOpen: true,
     };
   }
 }
 
-/** First address of X-Forwarded-For, else X-Real-IP, else "unknown" (route handlers get no socket address). */
+/**
+ * First address of X-Forwarded-For, else X-Real-IP, else "unknown". Route handlers see no
+ * socket, but Next's server fills X-Forwarded-For with the socket address when a request
+ * arrives without one, so direct clients are told apart too.
+ */
 export function clientIp(request: Request): string {
   const forwarded = request.headers.get("x-forwarded-for")?.split(",")[0]?.trim();
   if (forwarded) return forwarded;
