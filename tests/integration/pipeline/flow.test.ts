@@ -131,6 +131,32 @@ describe("a 5-scene project", () => {
   });
 });
 
+describe("many projects at once", () => {
+  it("50 concurrent 2-scene projects all complete, with no lost or doubled stage", async () => {
+    const created = await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        app.createProject({ name: `load ${i}`, scenes: scenes(2), autostart: true }).then((r) => r.json()),
+      ),
+    );
+    await drive(app, services, async (batch) => {
+      // Every callback of a round at once, each twice: real concurrency on PostgreSQL.
+      const answers = await Promise.all(
+        [...batch, ...batch].map((c) => app.send(c.stage, c.body, c.url).then((r) => r.status)),
+      );
+      expect(answers.every((s) => s === 200)).toBe(true);
+    });
+    for (const project of created) {
+      const done = await app.getProject(project.id);
+      expect(done.status).toBe("completed");
+      const mine = (path: string) => services.of(path).filter((r) => JSON.stringify(r.body).includes(project.id) || r.body.project_id === project.id);
+      expect(mine("/video/api/v1/tasks/submit")).toHaveLength(2);
+      expect(services.requests.filter((r) => r.path === "/notify" && r.body.project_id === project.id)).toHaveLength(1);
+    }
+    const byPath = (path: string) => services.of(path).length;
+    expect([byPath("/video/api/v1/tasks/submit"), byPath("/frame/api/v1/process"), byPath("/stitch/api/v1/stitch")]).toEqual([100, 100, 50]);
+  });
+});
+
 describe("failures", () => {
   it("retries a service answering 503 twice, then succeeding", async () => {
     services.answerNext("/video/api/v1/tasks/submit", { status: 503 }, { status: 503, headers: { "retry-after": "0" } });
