@@ -1,6 +1,48 @@
+import { withSentryConfig } from "@sentry/nextjs/config";
 import type { NextConfig } from "next";
+import { PHASE_DEVELOPMENT_SERVER } from "next/constants";
+import { env } from "./lib/env";
 
-const nextConfig: NextConfig = {
+/**
+ * Security headers for every response. Next's inline bootstrap scripts need
+ * 'unsafe-inline' (no nonces: they would make every page dynamic); scene media are
+ * external URLs, hence http:/https: for images and video. Nothing here adds CORS: the
+ * callback endpoints are called server to server and the API is same-origin only.
+ */
+function securityHeaders(dev: boolean) {
+  const connect = ["'self'"];
+  if (env.NEXT_PUBLIC_SENTRY_DSN) connect.push(new URL(env.NEXT_PUBLIC_SENTRY_DSN).origin);
+  if (dev) connect.push("ws:", "wss:"); // hot reload
+  const csp = [
+    "default-src 'self'",
+    `script-src 'self' 'unsafe-inline'${dev ? " 'unsafe-eval'" : ""}`, // React's dev tools need eval
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data: blob: http: https:",
+    "media-src 'self' data: blob: http: https:",
+    "font-src 'self' data:",
+    `connect-src ${connect.join(" ")}`,
+    "worker-src 'self' blob:",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+  ].join("; ");
+  return [
+    { key: "Content-Security-Policy", value: csp },
+    { key: "X-Content-Type-Options", value: "nosniff" },
+    { key: "X-Frame-Options", value: "DENY" },
+    { key: "Referrer-Policy", value: "strict-origin-when-cross-origin" },
+    {
+      key: "Permissions-Policy",
+      value: "camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=(), bluetooth=(), browsing-topics=()",
+    },
+    { key: "Cross-Origin-Opener-Policy", value: "same-origin" },
+    // Browsers ignore it over plain http, so it only ever pins a deployment already on https.
+    ...(dev ? [] : [{ key: "Strict-Transport-Security", value: "max-age=31536000" }]),
+  ];
+}
+
+const nextConfig = (phase: string): NextConfig => ({
   poweredByHeader: false,
   // PGlite's files must never be traced into the build output; migrations must be.
   outputFileTracingExcludes: { "*": [".data/**/*"] },
@@ -8,6 +50,21 @@ const nextConfig: NextConfig = {
   serverExternalPackages: ["@electric-sql/pglite", "postgres", "ioredis"],
   // `npm run typecheck` checks the whole tree (CI runs it); the build need not do it again.
   typescript: { ignoreBuildErrors: true },
-};
+  async headers() {
+    return [{ source: "/:path*", headers: securityHeaders(phase === PHASE_DEVELOPMENT_SERVER) }];
+  },
+});
 
-export default nextConfig;
+/** Source maps go to Sentry only when SENTRY_AUTH_TOKEN is set; otherwise the build makes no network call. */
+const uploadSourceMaps = Boolean(env.SENTRY_AUTH_TOKEN);
+
+export default withSentryConfig(nextConfig, {
+  telemetry: false,
+  silent: !uploadSourceMaps,
+  authToken: env.SENTRY_AUTH_TOKEN,
+  org: env.SENTRY_ORG,
+  project: env.SENTRY_PROJECT,
+  sourcemaps: { disable: !uploadSourceMaps },
+  release: { create: uploadSourceMaps, finalize: uploadSourceMaps },
+  widenClientFileUpload: uploadSourceMaps,
+});

@@ -1,0 +1,17 @@
+import * as Sentry from "@sentry/nextjs";
+
+/**
+ * Runs once when a server process starts. Only the Node.js runtime runs our code (route
+ * handlers and, in Next 16, proxy.ts); nothing of ours is served from the edge runtime.
+ */
+export async function register() {
+  if (process.env.NEXT_RUNTIME !== "nodejs") return;
+  const { initServerSentry } = await import("./sentry.server.config");
+  initServerSentry();
+  // The periodic sweep: expired stages and due jobs, including those a crashed process left.
+  const { startSweeper } = await import("@/lib/jobs/sweeper");
+  startSweeper();
+}
+
+/** Errors thrown while rendering or in route handlers; a no-op when Sentry was not initialised. */
+export const onRequestError = Sentry.captureRequestError;
