@@ -122,9 +122,10 @@ function checkStandardWebhooks(
     };
   }
 
+  // Space-separated; a repeated header arrives joined with ", ", so a trailing comma is dropped.
   const candidates = signature!
-    .split(" ")
-    .map((entry) => /^v1,([A-Za-z0-9+/=_-]+)$/.exec(entry.trim())?.[1])
+    .split(/\s+/)
+    .map((entry) => /^v1,([A-Za-z0-9+/=_-]+),?$/.exec(entry)?.[1])
     .filter((b64): b64 is string => b64 !== undefined)
     .map((b64) => Buffer.from(b64, "base64"));
   if (candidates.length === 0)

@@ -173,6 +173,18 @@ describe("Standard Webhooks headers", () => {
       ).ok,
     ).toBe(true);
 
+    // The same header sent twice reaches us joined with ", ".
+    const repeated = new Headers(vectorHeaders("v1,Zm9vYmFyYmF6"));
+    repeated.append("webhook-signature", VECTOR.signature);
+    expect(
+      verifyCallback("stitch-complete", {
+        headers: repeated,
+        body: enc(VECTOR.body),
+        url: url(),
+        nowSeconds: VECTOR.timestamp,
+      }).ok,
+    ).toBe(true);
+
     const otherVersionsOnly = `v1a,${VECTOR.signature.slice(3)} v2,${VECTOR.signature.slice(3)}`;
     const refused = verifyCallback(
       "stitch-complete",
