@@ -19,8 +19,9 @@ import { type Stage, STAGES } from "./stages";
 import { verifyCallback } from "./verify";
 
 /**
- * The one request path of all three callbacks (DESIGN.md): raw body capped → signature →
- * rate limit → schema → one transaction that records the event and applies it → response.
+ * The one request path of all three callbacks (DESIGN.md): raw body capped → signature and
+ * rate limit (a refused budget wins, so nothing is written for it) → schema → one
+ * transaction that records the event and applies it → response.
  * Outbound calls happen only after the response (scheduleDispatch → after()).
  */
 
@@ -70,15 +71,16 @@ async function handleCallback(stage: Stage, request: Request): Promise<Reply> {
 
   const url = new URL(request.url);
   const verified = verifyCallback(stage, { headers: request.headers, body, url });
-  if (!verified.ok) {
-    const message = verified.status === 503 ? "Endpoint not configured" : "Invalid signature";
-    return reject(stage, verified.status, verified.reason, { error: message });
-  }
-
+  // Every request counts against its sender's budget, signed or not, and an exceeded budget
+  // is refused before anything is written: a flood of bad signatures cannot fill the logs.
   const limit = await checkRateLimit(stage, clientIp(request));
   if (!limit.allowed) {
     metrics.rateLimited(stage);
     return { status: 429, outcome: "rejected", body: { error: "Too many requests" }, headers: rateLimitHeaders(limit) };
+  }
+  if (!verified.ok) {
+    const message = verified.status === 503 ? "Endpoint not configured" : "Invalid signature";
+    return reject(stage, verified.status, verified.reason, { error: message });
   }
 
   let json: unknown;

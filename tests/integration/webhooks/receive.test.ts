@@ -215,6 +215,9 @@ describe("refused", () => {
     expect(limited.headers.get("x-ratelimit-limit")).toBe("5");
     expect(limited.headers.get("x-ratelimit-remaining")).toBe("0");
     expect(Number(limited.headers.get("x-ratelimit-reset"))).toBeGreaterThan(Date.now() / 1000);
+    // Unsigned requests count too, and past the limit nothing is written for them.
+    const unsigned = await post("stitch-complete", callbackRequest("stitch-complete", { task_id: "rl-x", status: "processing" }, { ip: "192.0.2.99", scheme: "none" }));
+    expect(unsigned.status).toBe(429);
     // Another client has its own budget.
     const other = await post("stitch-complete", callbackRequest("stitch-complete", { task_id: "rl-other", status: "processing" }, { ip: "192.0.2.100" }));
     expect(other.status).toBe(202);
