@@ -28,7 +28,11 @@ export function ActivityLog({
         ) : (
           <ul
             data-callbacks
-            className="divide-y divide-slate-200 rounded-lg border border-slate-200 bg-white text-sm shadow-sm dark:divide-slate-800 dark:border-slate-800 dark:bg-slate-900"
+            // Scrolls on its own past a screenful; focusable so a keyboard can scroll it too.
+            // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrollable region must be reachable by keyboard
+            tabIndex={0}
+            aria-label="Callbacks received, newest first"
+            className="max-h-[28rem] overflow-y-auto divide-y divide-slate-200 rounded-lg border border-slate-200 bg-white text-sm shadow-sm dark:divide-slate-800 dark:border-slate-800 dark:bg-slate-900"
           >
             {events.map((e) => (
               <li
@@ -67,7 +71,10 @@ export function ActivityLog({
         ) : (
           <ul
             data-errors
-            className="divide-y divide-slate-200 rounded-lg border border-slate-200 bg-white text-sm shadow-sm dark:divide-slate-800 dark:border-slate-800 dark:bg-slate-900"
+            // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrollable region must be reachable by keyboard
+            tabIndex={0}
+            aria-label="Errors, newest first"
+            className="max-h-[28rem] overflow-y-auto divide-y divide-slate-200 rounded-lg border border-slate-200 bg-white text-sm shadow-sm dark:divide-slate-800 dark:border-slate-800 dark:bg-slate-900"
           >
             {errors.map((e) => (
               <li key={e.id} className="flex flex-wrap items-center gap-x-3 gap-y-1 px-3 py-2">

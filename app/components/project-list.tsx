@@ -98,8 +98,18 @@ function ProjectRow({ project: p }: { project: ProjectSummaryView }) {
     <li
       data-project-id={p.id}
       data-status={p.status}
-      className="group relative grid gap-x-6 gap-y-2 p-4 hover:bg-slate-50 sm:grid-cols-[minmax(0,1.4fr)_minmax(0,1fr)_auto] sm:items-center dark:hover:bg-slate-800/50"
+      className="group relative grid grid-cols-[4.5rem_minmax(0,1fr)] gap-x-4 gap-y-2 p-4 hover:bg-slate-50 sm:grid-cols-[5.5rem_minmax(0,1fr)_14rem_9rem] sm:items-center dark:hover:bg-slate-800/50"
     >
+      <div className="row-span-3 aspect-video self-start overflow-hidden rounded bg-slate-100 ring-1 ring-slate-200 sm:row-span-1 sm:self-center dark:bg-slate-800 dark:ring-slate-700">
+        {p.thumbnail_url ? (
+          // biome-ignore lint/performance/noImgElement: external media from the stitch service
+          <img src={p.thumbnail_url} alt="" className="size-full object-cover" loading="lazy" />
+        ) : (
+          <div className="flex size-full items-center justify-center text-slate-400 dark:text-slate-500">
+            <Icon name="film" className="size-5" />
+          </div>
+        )}
+      </div>
       <div className="min-w-0">
         {/* The link's box covers the row, so the whole row is one target and one tab stop. */}
         <Link
@@ -110,7 +120,9 @@ function ProjectRow({ project: p }: { project: ProjectSummaryView }) {
         </Link>
         <div className="mt-1 flex flex-wrap items-center gap-2">
           <ProjectStatusBadge status={p.status} />
-          <span className="text-xs text-slate-500 dark:text-slate-400">{stageText(p.stage)}</span>
+          {p.stage !== p.status && (
+            <span className="text-xs text-slate-600 dark:text-slate-300">{stageText(p.stage)}</span>
+          )}
         </div>
       </div>
       <div className="min-w-0">

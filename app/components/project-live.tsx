@@ -77,9 +77,11 @@ export function ProjectLive({
         <div className="mb-3 flex flex-wrap items-center justify-between gap-2">
           <div className="flex flex-wrap items-center gap-2">
             <ProjectStatusBadge status={project.status} />
-            <span className="text-sm font-medium" data-stage>
-              {stageText(project.stage)}
-            </span>
+            {project.stage !== project.status && (
+              <span className="text-sm font-medium" data-stage>
+                {stageText(project.stage)}
+              </span>
+            )}
           </div>
           <span className="text-sm text-slate-600 tabular-nums dark:text-slate-300">
             {scenesDoneText(project)}
@@ -111,7 +113,7 @@ export function ProjectLive({
           <h2 id="final-heading" className="text-lg font-semibold">
             Final video
           </h2>
-          <div className="overflow-hidden rounded-lg border border-slate-200 bg-black shadow-sm dark:border-slate-800">
+          <div className="max-w-3xl overflow-hidden rounded-lg border border-slate-200 bg-black shadow-sm dark:border-slate-800">
             {/* biome-ignore lint/a11y/useMediaCaption: generated videos come without captions */}
             <video
               data-final-video

@@ -45,7 +45,7 @@ export function SceneCard({ scene, maxAttempts }: { scene: SceneView; maxAttempt
       aria-labelledby={`scene-${scene.id}-title`}
       data-scene={scene.number}
       data-status={scene.status}
-      className={`flex h-full flex-col overflow-hidden rounded-lg border bg-white shadow-sm dark:bg-slate-900 ${
+      className={`grid h-full grid-cols-[7rem_minmax(0,1fr)] overflow-hidden rounded-lg border bg-white sm:flex sm:flex-col shadow-sm dark:bg-slate-900 ${
         scene.status === "failed"
           ? "border-red-300 dark:border-red-800"
           : working
@@ -53,7 +53,7 @@ export function SceneCard({ scene, maxAttempts }: { scene: SceneView; maxAttempt
             : "border-slate-200 dark:border-slate-800"
       }`}
     >
-      <div className="relative aspect-video bg-slate-100 dark:bg-slate-800">
+      <div className="relative m-3 mr-0 aspect-video self-start overflow-hidden rounded bg-slate-100 sm:m-0 sm:self-auto sm:rounded-none dark:bg-slate-800">
         {preview ? (
           // Media URLs come from the services (absolute http(s), validated on the way in); no optimisation proxy.
           // biome-ignore lint/performance/noImgElement: external media from the video services
@@ -69,9 +69,6 @@ export function SceneCard({ scene, maxAttempts }: { scene: SceneView; maxAttempt
             <span className="sr-only">No image yet</span>
           </div>
         )}
-        <span className="absolute top-2 left-2 rounded bg-slate-900/80 px-1.5 py-0.5 text-xs font-semibold text-white tabular-nums">
-          {scene.number}
-        </span>
       </div>
       <div className="flex flex-1 flex-col gap-3 p-3">
         <div className="flex items-start justify-between gap-2">

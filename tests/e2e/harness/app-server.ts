@@ -1,0 +1,238 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import postgres from "postgres";
+
+/**
+ * Builds the app once and runs it with `next start` in its own process group, against a
+ * database nobody else uses: a fresh PostgreSQL database when TEST_DATABASE_URL is set
+ * (CI), otherwise a fresh PGlite data dir in a temp folder.
+ *
+ * The app directory defaults to the repository root; E2E_APP_DIR points it at another
+ * checkout (a private copy, so a shared working tree's `.next` is never touched).
+ */
+
+export const APP_DIR = path.resolve(
+  process.env.E2E_APP_DIR ?? path.join(__dirname, "..", "..", ".."),
+);
+
+/** Secrets the e2e server verifies the simulator's callbacks with. */
+const E2E_SECRETS = {
+  VIDEO_WEBHOOK_SECRET: "e2e-video-secret",
+  LAST_FRAME_WEBHOOK_SECRET: "e2e-last-frame-secret",
+  STITCH_WEBHOOK_SECRET: "whsec_ZTJlLXN0aXRjaC1zZWNyZXQ=",
+};
+
+/** Variables of the test runner that must not leak into the app's environment. */
+const STRIPPED = [
+  "NODE_ENV",
+  "DATABASE_URL",
+  "PGLITE_DATA_DIR",
+  "ADMIN_TOKEN",
+  "VITEST",
+  "VITEST_POOL_ID",
+  "VITEST_WORKER_ID",
+];
+
+function baseEnv(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (value === undefined || STRIPPED.includes(key) || key.startsWith("TEST_")) continue;
+    // Service URLs from the developer's shell would bypass the simulator.
+    if (/_(SERVICE|SERVICE_URL|API_KEY)$/.test(key)) continue;
+    out[key] = value;
+  }
+  out.NEXT_TELEMETRY_DISABLED = "1";
+  return out;
+}
+
+function run(
+  command: string,
+  args: string[],
+  options: { cwd: string; env: Record<string, string> },
+) {
+  return new Promise<string>((resolve, reject) => {
+    const child = spawn(command, args, {
+      cwd: options.cwd,
+      env: options.env as NodeJS.ProcessEnv,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout.on("data", (d) => (output += d));
+    child.stderr.on("data", (d) => (output += d));
+    child.on("error", reject);
+    child.on("exit", (code) =>
+      code === 0
+        ? resolve(output)
+        : reject(new Error(`${command} ${args.join(" ")} exited ${code}:\n${output.slice(-4000)}`)),
+    );
+  });
+}
+
+const nextBin = () => path.join(APP_DIR, "node_modules", ".bin", "next");
+
+/** `next build` in APP_DIR (E2E_SKIP_BUILD=1 reuses an existing build while iterating on tests). */
+export async function buildApp(): Promise<void> {
+  if (process.env.E2E_SKIP_BUILD === "1" && existsSync(path.join(APP_DIR, ".next", "BUILD_ID")))
+    return;
+  await run(nextBin(), ["build"], { cwd: APP_DIR, env: { ...baseEnv(), NODE_ENV: "production" } });
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === "object" && address
+          ? resolve(address.port)
+          : reject(new Error("no port")),
+      );
+    });
+  });
+}
+
+type Database = { env: Record<string, string>; describe: string; drop: () => Promise<void> };
+
+async function freshDatabase(): Promise<Database> {
+  const adminUrl = process.env.TEST_DATABASE_URL;
+  if (adminUrl) {
+    const name = `framechain_e2e_${randomBytes(6).toString("hex")}`;
+    const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+    await admin.unsafe(`create database ${name}`);
+    const url = new URL(adminUrl);
+    url.pathname = `/${name}`;
+    return {
+      env: { DATABASE_URL: url.toString() },
+      describe: `PostgreSQL database ${name}`,
+      drop: async () => {
+        await admin.unsafe(`drop database if exists ${name} with (force)`).catch(() => {});
+        await admin.end({ timeout: 2 });
+      },
+    };
+  }
+  const dir = mkdtempSync(path.join(tmpdir(), "framechain-e2e-"));
+  return {
+    env: { PGLITE_DATA_DIR: path.join(dir, "pglite") },
+    describe: `PGlite in ${dir}`,
+    drop: async () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+export type AppServer = {
+  url: string;
+  database: string;
+  /** Everything the server printed so far (shown when a test fails). */
+  logs: () => string;
+  /** Stops the server and starts it again on the same port and database. */
+  restart: (options?: { downtimeMs?: number }) => Promise<void>;
+  stop: () => Promise<void>;
+};
+
+type Running = { child: ChildProcess; exited: Promise<void> };
+
+/** Starts `next start` on a free port and waits until it answers. */
+export async function startApp(extraEnv: Record<string, string> = {}): Promise<AppServer> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const database = await freshDatabase();
+  const env = {
+    ...baseEnv(),
+    ...E2E_SECRETS,
+    ...database.env,
+    NODE_ENV: "test",
+    PORT: String(port),
+    APP_URL: url,
+    SIMULATOR_ENABLED: "true",
+    SIMULATOR_DELAY_MS: "150",
+    DISPATCH_SWEEP_INTERVAL_MS: "500",
+    LOG_LEVEL: "warn",
+    ...extraEnv,
+  };
+  let output = "";
+
+  const launch = async (): Promise<Running> => {
+    // detached = setsid: the launcher and the next-server it forks share one process group to kill.
+    const child = spawn(nextBin(), ["start", "-p", String(port), "-H", "127.0.0.1"], {
+      cwd: APP_DIR,
+      env: env as NodeJS.ProcessEnv,
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    child.stdout?.on("data", (d) => (output += d));
+    child.stderr?.on("data", (d) => (output += d));
+    const exited = new Promise<void>((resolve) =>
+      child.once("exit", (code, signal) => {
+        output += `\n[next start exited: ${signal ?? `code ${code}`}]\n`;
+        resolve();
+      }),
+    );
+    const running = { child, exited };
+    try {
+      await waitUntilReady(url, child);
+    } catch (error) {
+      await killGroup(running);
+      throw new Error(`${(error as Error).message}\n--- server output ---\n${output.slice(-4000)}`);
+    }
+    return running;
+  };
+
+  let running: Running;
+  try {
+    running = await launch();
+  } catch (error) {
+    await database.drop();
+    throw error;
+  }
+  return {
+    url,
+    database: database.describe,
+    logs: () => output,
+    restart: async ({ downtimeMs = 0 } = {}) => {
+      await killGroup(running);
+      await new Promise((r) => setTimeout(r, downtimeMs));
+      running = await launch();
+    },
+    stop: async () => {
+      await killGroup(running);
+      await database.drop();
+    },
+  };
+}
+
+async function waitUntilReady(url: string, child: ChildProcess) {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`next start exited with ${child.exitCode}`);
+    try {
+      // A page that touches the database: the first one creates and migrates it.
+      const response = await fetch(`${url}/api/v1/projects?limit=1`);
+      if (response.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error("next start did not answer within 60 s");
+}
+
+async function killGroup({ child, exited }: Running) {
+  if (child.pid === undefined) return;
+  const signal = (sig: NodeJS.Signals) => {
+    try {
+      process.kill(-child.pid!, sig);
+    } catch {
+      // already gone
+    }
+  };
+  signal("SIGTERM");
+  const timeout = new Promise<"timeout">((r) => setTimeout(() => r("timeout"), 5000));
+  if ((await Promise.race([exited, timeout])) === "timeout") signal("SIGKILL");
+  // next-server may outlive the launcher: make sure the whole group is gone.
+  signal("SIGKILL");
+}
