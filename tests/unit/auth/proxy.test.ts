@@ -79,6 +79,8 @@ describe("route discovery", () => {
     expect(urls).toContain("/api/metrics");
     expect(urls).toContain("/sign-in");
     expect(urls).toContain("/api/health");
+    expect(urls).toContain("/errors");
+    expect(urls).toContain("/api/v1/webhook-events/x1/replay");
   });
 });
 
