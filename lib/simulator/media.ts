@@ -1,22 +1,76 @@
 import { appUrl } from "@/lib/services/app-url";
-import { findTask, type SimTask } from "./state";
+import { CLIP_LINE_CHARS, type ClipScene, renderClip } from "./clip";
+import { boundedSet, findTask, type SimTask } from "./state";
 
 /**
- * Media the simulated services "produce": small SVG cards served from
- * `/api/simulator/media/<task id>/<kind>.svg`. There is no video encoder here, so a
- * "video" is an SVG card too (with a moving progress bar), served as image/svg+xml.
+ * Media the simulated services "produce", served from
+ * `/api/simulator/media/<task id>/<kind>.<svg|mp4>`: still images are SVG cards with the
+ * scene's number, colour and prompt; videos are real MP4 clips of the same card
+ * (lib/simulator/clip.ts), so a `<video>` element plays them.
  */
-export const MEDIA_KINDS = ["video", "thumbnail", "last-frame", "final", "poster"] as const;
-export type MediaKind = (typeof MEDIA_KINDS)[number];
+export const MEDIA_FORMAT = {
+  video: "mp4",
+  thumbnail: "svg",
+  "last-frame": "svg",
+  final: "mp4",
+  poster: "svg",
+} as const;
+export type MediaKind = keyof typeof MEDIA_FORMAT;
 
 export function mediaUrl(taskId: string, kind: MediaKind): string {
-  return `${appUrl()}/api/simulator/media/${encodeURIComponent(taskId)}/${kind}.svg`;
+  return `${appUrl()}/api/simulator/media/${encodeURIComponent(taskId)}/${kind}.${MEDIA_FORMAT[kind]}`;
 }
 
 /** The task a simulator media URL belongs to, when the URL is one of ours. */
 export function taskOfMediaUrl(url: string): SimTask | undefined {
-  const match = /\/api\/simulator\/media\/([^/]+)\/[a-z-]+\.svg$/.exec(new URL(url).pathname);
+  const match = /\/api\/simulator\/media\/([^/]+)\/[a-z-]+\.(svg|mp4)$/.exec(new URL(url).pathname);
   return match ? findTask(decodeURIComponent(match[1]!)) : undefined;
+}
+
+export type Media = { body: string | Uint8Array<ArrayBuffer>; contentType: string; known: boolean };
+
+/** The file behind `<kind>.<svg|mp4>` of a task; null for a name we never hand out. */
+export function renderMedia(taskId: string, file: string): Media | null {
+  const [kind, format] = file.split(".") as [MediaKind, string];
+  if (!Object.hasOwn(MEDIA_FORMAT, kind) || MEDIA_FORMAT[kind] !== format) return null;
+  const task = findTask(taskId);
+  if (format === "svg") {
+    return {
+      body: renderStill(taskId, task, kind),
+      contentType: "image/svg+xml; charset=utf-8",
+      known: Boolean(task),
+    };
+  }
+  return { body: clipOf(taskId, task), contentType: "video/mp4", known: Boolean(task) };
+}
+
+const clipCache = new Map<string, Uint8Array<ArrayBuffer>>();
+
+/** A clip is a few tens of KB built in a few ms; players ask for it in ranges, so keep the last few. */
+function clipOf(taskId: string, task: SimTask | undefined): Uint8Array<ArrayBuffer> {
+  const cached = clipCache.get(taskId);
+  if (cached) return cached;
+  const clip = renderClip(task ? clipScenes(task) : [unknownScene(`task ${taskId}`)]);
+  if (task) boundedSet(clipCache, taskId, clip, 16);
+  return clip;
+}
+
+function clipScenes(task: SimTask): ClipScene[] {
+  const scenes = task.service === "stitch" ? task.videoUrls.map(sourceVideo) : [task];
+  return scenes.map((scene, i) =>
+    scene?.sceneNumber
+      ? {
+          hue: sceneHue(scene.sceneNumber),
+          title: `Scene ${scene.sceneNumber}`,
+          lines: wrapText(scene.prompt ?? "", CLIP_LINE_CHARS, 4),
+          seconds: scene.duration ?? 5,
+        }
+      : unknownScene(`external video ${i + 1}`),
+  );
+}
+
+function unknownScene(text: string): ClipScene {
+  return { hue: 220, title: "Framechain", lines: wrapText(text, CLIP_LINE_CHARS, 4), seconds: 5 };
 }
 
 const WIDTH = 640;
@@ -65,7 +119,6 @@ type Card = {
   label: string;
   body: string[];
   strip?: number[];
-  animated?: boolean;
 };
 
 function renderCard(card: Card): string {
@@ -78,9 +131,6 @@ function renderCard(card: Card): string {
       return `<rect x="${(32 + i * w).toFixed(1)}" y="290" width="${(w - 4).toFixed(1)}" height="24" rx="4" fill="hsl(${hue} 70% 55%)"/>`;
     })
     .join("");
-  const bar = card.animated
-    ? `<rect x="0" y="${HEIGHT - 8}" width="0" height="8" fill="#fff" opacity="0.8"><animate attributeName="width" from="0" to="${WIDTH}" dur="5s" repeatCount="indefinite"/></rect>`
-    : "";
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="system-ui, sans-serif">`,
     `<defs><linearGradient id="bg" x1="0" y1="0" x2="1" y2="1"><stop offset="0" stop-color="hsl(${card.hue} 65% 38%)"/><stop offset="1" stop-color="hsl(${(card.hue + 40) % 360} 70% 22%)"/></linearGradient></defs>`,
@@ -91,62 +141,50 @@ function renderCard(card: Card): string {
     body,
     `</g>`,
     strip,
-    bar,
     `</svg>`,
   ].join("");
 }
 
 const LABELS: Record<MediaKind, string> = {
-  video: "simulated video",
+  video: "video",
   thumbnail: "thumbnail",
   "last-frame": "last frame",
-  final: "final video (simulated)",
-  poster: "final video poster",
+  final: "final video",
+  poster: "final video",
 };
 
-/** The SVG for a media URL; an unknown task (e.g. after a restart) still gets a neutral card. */
-export function renderMedia(taskId: string, kind: MediaKind): { svg: string; known: boolean } {
-  const task = findTask(taskId);
+/** The SVG card of a still; an unknown task (e.g. after a restart) gets a neutral one. */
+function renderStill(taskId: string, task: SimTask | undefined, kind: MediaKind): string {
   if (!task) {
-    return {
-      svg: renderCard({
-        hue: 220,
-        title: "Framechain",
-        label: LABELS[kind],
-        body: wrapText(`task ${taskId}`),
-      }),
-      known: false,
-    };
+    return renderCard({
+      hue: 220,
+      title: "Framechain",
+      label: LABELS[kind],
+      body: wrapText(`task ${taskId}`),
+    });
   }
   if (task.service === "stitch") {
-    const scenes = task.videoUrls.map((url) => sourceVideo(url));
-    return {
-      svg: renderCard({
-        hue: 260,
-        title: `Final video · ${task.videoUrls.length} scene${task.videoUrls.length === 1 ? "" : "s"}`,
-        label: LABELS[kind],
-        body: sceneList(
-          scenes.map((s, i) => `${s?.sceneNumber ?? i + 1}. ${s?.prompt ?? "external video"}`),
-        ),
-        strip: scenes.map((s, i) => sceneHue(s?.sceneNumber ?? i + 1)),
-        animated: kind === "final",
-      }),
-      known: true,
-    };
+    const scenes = task.videoUrls.map(sourceVideo);
+    const count = task.videoUrls.length;
+    return renderCard({
+      hue: 260,
+      title: `Final video · ${count} scene${count === 1 ? "" : "s"}`,
+      label: LABELS[kind],
+      body: sceneList(
+        scenes.map((s, i) => `${s?.sceneNumber ?? i + 1}. ${s?.prompt ?? "external video"}`),
+      ),
+      strip: scenes.map((s, i) => sceneHue(s?.sceneNumber ?? i + 1)),
+    });
   }
   // A last frame shows the scene of the video it was taken from.
   const scene = task.service === "last-frame" ? sourceVideo(task.videoUrls[0]) : task;
   const number = scene?.sceneNumber ?? null;
-  return {
-    svg: renderCard({
-      hue: sceneHue(number ?? 0),
-      title: number ? `Scene ${number}` : "Scene",
-      label: LABELS[kind],
-      body: wrapText(scene?.prompt ?? "from an external video"),
-      animated: kind === "video",
-    }),
-    known: true,
-  };
+  return renderCard({
+    hue: sceneHue(number ?? 0),
+    title: number ? `Scene ${number}` : "Scene",
+    label: LABELS[kind],
+    body: wrapText(scene?.prompt ?? "from an external video"),
+  });
 }
 
 /** One line per scene (cut to fit), at most four, the last saying how many more there are. */

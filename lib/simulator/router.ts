@@ -3,7 +3,7 @@ import { AppError, handle, readJson } from "@/lib/http/errors";
 import { log } from "@/lib/observability/log";
 import { simulatorEnabled } from "@/lib/services/endpoints";
 import { clearKnobOverrides, knobOverridesInput, knobs, overrideKnobs } from "./config";
-import { MEDIA_KINDS, type MediaKind, renderMedia } from "./media";
+import { renderMedia } from "./media";
 import { receiveNotification, submitLastFrame, submitStitch, submitVideo } from "./services";
 import { clearRequestLog, requestLog } from "./state";
 
@@ -22,8 +22,8 @@ const ROUTES: { method: Method; path: RegExp; handler: Handler }[] = [
   { method: "POST", path: /^notify$/, handler: receiveNotification },
   {
     method: "GET",
-    path: /^media\/([^/]+)\/([a-z-]+)\.svg$/,
-    handler: (_request, [taskId, kind]) => media(taskId!, kind!),
+    path: /^media\/([^/]+)\/([a-z-]+\.[a-z0-9]+)$/,
+    handler: (request, [taskId, file]) => media(request, taskId!, file!),
   },
   { method: "GET", path: /^config$/, handler: () => NextResponse.json(knobs()) },
   {
@@ -66,17 +66,46 @@ export function simulatorRoute(method: Method) {
   });
 }
 
-function media(taskId: string, kind: string): Response {
-  if (!(MEDIA_KINDS as readonly string[]).includes(kind))
-    throw new AppError("not_found", "Unknown media kind");
-  const { svg, known } = renderMedia(taskId, kind as MediaKind);
-  return new Response(svg, {
-    headers: {
-      "content-type": "image/svg+xml; charset=utf-8",
-      // A task's card never changes; an unknown task's might once the task is known.
-      "cache-control": known ? "public, max-age=31536000, immutable" : "no-store",
-      "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'",
-      "x-content-type-options": "nosniff",
-    },
-  });
+/** A media file, whole or (for video players) the byte range asked for. */
+function media(request: Request, taskId: string, file: string): Response {
+  const found = renderMedia(taskId, file);
+  if (!found) throw new AppError("not_found", "Unknown media file");
+  const body = typeof found.body === "string" ? new TextEncoder().encode(found.body) : found.body;
+  const headers: Record<string, string> = {
+    "content-type": found.contentType,
+    // A task's media never changes; an unknown task's might once the task is known.
+    "cache-control": found.known ? "public, max-age=31536000, immutable" : "no-store",
+    "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'",
+    "x-content-type-options": "nosniff",
+    "accept-ranges": "bytes",
+  };
+  const range = byteRange(request.headers.get("range"), body.length);
+  if (range === "unsatisfiable") {
+    return new Response(null, {
+      status: 416,
+      headers: { ...headers, "content-range": `bytes */${body.length}` },
+    });
+  }
+  if (range) {
+    const [start, end] = range;
+    return new Response(body.slice(start, end + 1), {
+      status: 206,
+      headers: { ...headers, "content-range": `bytes ${start}-${end}/${body.length}` },
+    });
+  }
+  return new Response(body, { headers });
+}
+
+/** A single `bytes=a-b`, `bytes=a-` or `bytes=-n` range; anything else means the whole file. */
+export function byteRange(
+  header: string | null,
+  size: number,
+): [number, number] | "unsatisfiable" | null {
+  const match = /^bytes=(\d*)-(\d*)$/.exec(header?.trim() ?? "");
+  if (!match || (match[1] === "" && match[2] === "")) return null;
+  const [start, end] =
+    match[1] === ""
+      ? [Math.max(0, size - Number(match[2])), size - 1]
+      : [Number(match[1]), match[2] === "" ? size - 1 : Math.min(Number(match[2]), size - 1)];
+  return start > end || start >= size ? "unsatisfiable" : [start, end];
 }

@@ -95,11 +95,12 @@ export function simulatorCaller(route: RouteModule, appUrl: string) {
     const response = await route[method](request, {
       params: Promise.resolve({ path: path.split("/") }),
     });
-    const text = await response.text();
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    const text = new TextDecoder().decode(bytes);
     let json: Json = null;
     try {
       json = JSON.parse(text);
     } catch {}
-    return { status: response.status, headers: response.headers, text, json };
+    return { status: response.status, headers: response.headers, bytes, text, json };
   };
 }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { type Received, simulatorCaller, startReceiver, waitFor } from "./harness";
+import { type Json, type Received, simulatorCaller, startReceiver, waitFor } from "./harness";
 
 /** Prompt markers, the media cards, the notification endpoint and the request log. */
 process.env.SIMULATOR_DELAY_MS = "20";
@@ -115,62 +115,97 @@ describe("prompt markers", () => {
 });
 
 describe("media", () => {
-  it("draws the scene number and the escaped prompt on an SVG card, one colour per scene", async () => {
+  const path = (url: string) => new URL(url).pathname.replace("/api/simulator/", "");
+  const url = (body: Record<string, Json>, field: string) =>
+    (body[field] ?? body.result?.[field]) as string;
+
+  it("draws the scene number and the escaped prompt on SVG cards, one colour per scene", async () => {
     const prompt = `<script>alert("x")</script> & the 'sea'`;
     const three = await submit(prompt, "scn_m3", { sceneNumber: 3 });
     const four = await submit("Calm", "scn_m4", { sceneNumber: 4 });
-    const done = await terminal(three.json.task_id);
-    const videoUrl = (done.body.video_url ??
-      (done.body.result as Record<string, string>).video_url) as string;
-    expect(videoUrl.startsWith(`${APP}/api/simulator/media/`)).toBe(true);
+    const done = (await terminal(three.json.task_id)).body;
+    expect(url(done, "thumbnail_url").startsWith(`${APP}/api/simulator/media/`)).toBe(true);
 
-    const video = await call("GET", new URL(videoUrl).pathname.replace("/api/simulator/", ""));
-    expect(video.status).toBe(200);
-    expect(video.headers.get("content-type")).toBe("image/svg+xml; charset=utf-8");
-    expect(video.headers.get("x-content-type-options")).toBe("nosniff");
-    expect(video.text.startsWith("<svg")).toBe(true);
-    expect(video.text).toContain("Scene 3");
-    expect(video.text).not.toContain("<script");
-    expect(video.text).toContain(
+    const thumbnail = await call("GET", path(url(done, "thumbnail_url")));
+    expect(thumbnail.status).toBe(200);
+    expect(thumbnail.headers.get("content-type")).toBe("image/svg+xml; charset=utf-8");
+    expect(thumbnail.headers.get("x-content-type-options")).toBe("nosniff");
+    expect(thumbnail.text.startsWith("<svg")).toBe(true);
+    expect(thumbnail.text).toContain("Scene 3");
+    expect(thumbnail.text).not.toContain("<script");
+    expect(thumbnail.text).toContain(
       "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; the &apos;sea&apos;",
     );
 
     const fill = (svg: string) => /stop-color="(hsl\([^"]+\))"/.exec(svg)?.[1];
-    const other = await call("GET", `media/${encodeURIComponent(four.json.task_id)}/thumbnail.svg`);
+    const other = await call("GET", `media/${four.json.task_id}/thumbnail.svg`);
     expect(other.text).toContain("Scene 4");
     expect(fill(other.text)).toBeDefined();
-    expect(fill(other.text)).not.toBe(fill(video.text));
+    expect(fill(other.text)).not.toBe(fill(thumbnail.text));
 
-    // The last frame of scene 3's video shows scene 3; the stitched video lists every scene.
+    // The last frame of scene 3's video shows scene 3; the stitched video's poster lists every scene.
     const frame = await call("POST", "last-frame/api/v1/process", {
-      video_url: videoUrl,
+      video_url: url(done, "video_url"),
       webhook_url: receiver.callbackUrl("last-frame-complete", "job_frame"),
     });
-    const frameDone = await terminal(frame.json.task_id);
-    const frameUrl = (frameDone.body.last_frame_url ?? frameDone.body.image_url) as string;
-    const frameCard = await call("GET", new URL(frameUrl).pathname.replace("/api/simulator/", ""));
+    const frameDone = (await terminal(frame.json.task_id)).body;
+    const frameCard = await call(
+      "GET",
+      path((frameDone.last_frame_url ?? frameDone.image_url) as string),
+    );
     expect(frameCard.text).toContain("Scene 3");
     expect(frameCard.text).toContain("last frame");
     expect(frameCard.text).not.toContain("<script");
 
     const stitch = await call("POST", "stitch/api/v1/stitch", {
-      video_urls: [videoUrl, "https://videos.example.com/external.mp4"],
+      video_urls: [url(done, "video_url"), "https://videos.example.com/external.mp4"],
       webhook_url: receiver.callbackUrl("stitch-complete", "job_stitch"),
     });
-    const stitchDone = await terminal(stitch.json.task_id);
-    const finalUrl = (stitchDone.body.final_video_url ??
-      stitchDone.body.video_result_url) as string;
-    const finalCard = await call("GET", new URL(finalUrl).pathname.replace("/api/simulator/", ""));
-    expect(finalCard.text).toContain("Final video · 2 scenes");
-    expect(finalCard.text).not.toContain("<script");
+    await terminal(stitch.json.task_id);
+    const poster = await call("GET", `media/${stitch.json.task_id}/poster.svg`);
+    expect(poster.text).toContain("Final video · 2 scenes");
+    expect(poster.text).toContain("3. &lt;script&gt;");
+    expect(poster.text).toContain("2. external video");
+    expect(poster.text).not.toContain("<script");
   });
 
-  it("serves a neutral card for an unknown task and 404 for an unknown kind", async () => {
-    const unknown = await call("GET", "media/no-such-task/video.svg");
+  it("serves videos as MP4 files, whole or by byte range", async () => {
+    const { json } = await submit("A lighthouse", "scn_v", { sceneNumber: 2 });
+    const done = (await terminal(json.task_id)).body;
+    const videoUrl = url(done, "video_url");
+    expect(videoUrl).toMatch(/\/video\.mp4$/);
+
+    const whole = await call("GET", path(videoUrl));
+    expect(whole.status).toBe(200);
+    expect(whole.headers.get("content-type")).toBe("video/mp4");
+    expect(whole.headers.get("accept-ranges")).toBe("bytes");
+    expect(new TextDecoder().decode(whole.bytes.subarray(4, 8))).toBe("ftyp");
+
+    const part = await call("GET", path(videoUrl), undefined, { range: "bytes=100-199" });
+    expect(part.status).toBe(206);
+    expect(part.headers.get("content-range")).toBe(`bytes 100-199/${whole.bytes.length}`);
+    expect(part.bytes).toEqual(whole.bytes.subarray(100, 200));
+
+    const tail = await call("GET", path(videoUrl), undefined, { range: "bytes=-10" });
+    expect(tail.bytes).toEqual(whole.bytes.subarray(whole.bytes.length - 10));
+    const beyond = await call("GET", path(videoUrl), undefined, {
+      range: `bytes=${whole.bytes.length}-`,
+    });
+    expect(beyond.status).toBe(416);
+    expect(beyond.headers.get("content-range")).toBe(`bytes */${whole.bytes.length}`);
+  });
+
+  it("serves neutral media for an unknown task and 404 for a file name it never hands out", async () => {
+    const unknown = await call("GET", "media/no-such-task/thumbnail.svg");
     expect(unknown.status).toBe(200);
     expect(unknown.headers.get("cache-control")).toBe("no-store");
     expect(unknown.text).toContain("no-such-task");
+    expect((await call("GET", "media/no-such-task/video.mp4")).headers.get("content-type")).toBe(
+      "video/mp4",
+    );
     expect((await call("GET", "media/no-such-task/movie.svg")).status).toBe(404);
+    expect((await call("GET", "media/no-such-task/video.svg")).status).toBe(404);
+    expect((await call("GET", "media/no-such-task/thumbnail.mp4")).status).toBe(404);
   });
 });
 

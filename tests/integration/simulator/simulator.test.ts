@@ -124,7 +124,7 @@ describe("video service", () => {
         projectId: "prj_test1",
       });
       expect(done.result.videoUrl).toBe(
-        `${APP}/api/simulator/media/${encodeURIComponent(taskId)}/video.svg`,
+        `${APP}/api/simulator/media/${encodeURIComponent(taskId)}/video.mp4`,
       );
       expect(done.result.thumbnailUrl).toMatch(
         new RegExp(`^${APP}/api/simulator/media/.+/thumbnail\\.svg$`),
@@ -274,7 +274,7 @@ describe("last-frame and stitch services", () => {
       const stitchDone = await waitForTerminal(stitch.json.task_id);
       const stitchParsed = expectSignedAndParsable("stitch-complete", stitchDone); // whsec_ secret: decoded key bytes
       expect(stitchParsed.result.finalVideoUrl).toMatch(
-        new RegExp(`^${APP}/api/simulator/media/.+/final\\.svg$`),
+        new RegExp(`^${APP}/api/simulator/media/.+/final\\.mp4$`),
       );
       expect(stitchDone.body[shape === "documented" ? "final_video_url" : "video_result_url"]).toBe(
         stitchParsed.result.finalVideoUrl,
