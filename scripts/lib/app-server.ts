@@ -90,12 +90,13 @@ export async function startServer(options: {
   port: number;
   env: Record<string, string>;
   logFile: string;
-  nodeOptions?: string;
+  /** Extra node flags (e.g. --cpu-prof, which NODE_OPTIONS refuses); next-server inherits them. */
+  nodeArgs?: string[];
 }): Promise<AppServer> {
   installCleanup();
   mkdirSync(path.dirname(options.logFile), { recursive: true });
   const out = openSync(options.logFile, "a");
-  const child = spawn(process.execPath, [nextBin(options.appDir), "start", "-p", String(options.port), "-H", "127.0.0.1"], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), nextBin(options.appDir), "start", "-p", String(options.port), "-H", "127.0.0.1"], {
     cwd: options.appDir,
     detached: true, // its own process group
     stdio: ["ignore", out, out],
@@ -103,7 +104,6 @@ export async function startServer(options: {
       PATH: process.env.PATH ?? "",
       HOME: process.env.HOME ?? "",
       NEXT_TELEMETRY_DISABLED: "1",
-      ...(options.nodeOptions ? { NODE_OPTIONS: options.nodeOptions } : {}),
       ...options.env,
     } as unknown as NodeJS.ProcessEnv,
   });
