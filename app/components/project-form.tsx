@@ -170,9 +170,8 @@ export function ProjectForm() {
         ) : issueCount ? (
           <ErrorBox>
             {issueCount === 1
-              ? "One field needs attention."
-              : `${issueCount} fields need attention.`}{" "}
-            See the messages next to them.
+              ? "One field needs attention: see the message next to it."
+              : `${issueCount} fields need attention: see the messages next to them.`}
           </ErrorBox>
         ) : null}
       </div>

@@ -76,6 +76,12 @@ export function subscribeProjectChanges(onChange: (projectId: string) => void): 
   };
 }
 
+/** Resolves once the process's LISTEN is in place (or has failed, leaving the poll). */
+export async function projectChangesListening(): Promise<boolean> {
+  const listening = store.__framechainProjectHub?.listening;
+  return Boolean(listening && (await listening));
+}
+
 /** Stops the listener and the poll (tests, shutdown). */
 export async function stopProjectChanges(): Promise<void> {
   const h = store.__framechainProjectHub;

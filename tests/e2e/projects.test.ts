@@ -267,6 +267,41 @@ describe.skipIf(skip)("project pages in a browser", () => {
     expect(page.url()).toMatch(/\/projects\/new$/);
   });
 
+  it("streams project snapshots over SSE (one at once, one per change) and names changed projects on the list stream", async () => {
+    const unknown = await fetch(`${app.url}/api/v1/projects/prj_doesnotexist/events`);
+    expect(unknown.status).toBe(404);
+
+    const project = await createProject({
+      name: "Stream check",
+      scenes: [{ prompt: "Rain on a window" }],
+    });
+    const abort = new AbortController();
+    const response = await fetch(`${app.url}/api/v1/projects/${project.id}/events`, {
+      signal: abort.signal,
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toMatch(/^text\/event-stream/);
+    const list = new AbortController();
+    const listResponse = await fetch(`${app.url}/api/v1/projects/events`, { signal: list.signal });
+    expect(listResponse.headers.get("content-type")).toMatch(/^text\/event-stream/);
+
+    const events = readEvents(response.body!);
+    const first = await events.next("project");
+    expect(first.project.status).toBe("draft");
+    expect(first.webhook_events).toEqual([]);
+
+    const listEvents = readEvents(listResponse.body!);
+    await listEvents.next("ready");
+    await fetch(`${app.url}/api/v1/projects/${project.id}/start`, { method: "POST" });
+    expect((await events.next("project")).project.status).toBe("generating");
+    expect((await listEvents.next("changed")).ids).toContain(project.id);
+    let last = first;
+    while (last.project.status !== "completed") last = await events.next("project");
+    expect(last.webhook_events.map((e: { outcome: string }) => e.outcome)).toContain("applied");
+    abort.abort();
+    list.abort();
+  });
+
   it("reconnects by itself after the server restarts and keeps updating in place", async () => {
     const project = await createProject({
       name: "Night ferry",
@@ -349,7 +384,41 @@ describe.skipIf(skip)("project pages in a browser", () => {
         path: path.join(dir, `project-running-${suffix}.png`),
         fullPage: true,
       });
+      // The form, with one scene left empty so a validation message shows.
+      await page.goto(`${app.url}/projects/new`);
+      await page.getByLabel("Name", { exact: true }).fill("Harbour timelapse");
+      await page.getByLabel("Prompt", { exact: true }).fill("Boats drift out at first light");
+      await page.getByRole("button", { name: "Add scene" }).click();
+      await page.getByRole("button", { name: "Create draft" }).click();
+      await page.locator("[data-field-error]").first().waitFor();
+      await page.screenshot({ path: path.join(dir, `project-new-${suffix}.png`), fullPage: true });
       await shots.close();
     }
   });
 });
+
+/** Reads a text/event-stream body: `next(name)` resolves with the data of the next event of that name. */
+function readEvents(body: ReadableStream<Uint8Array>) {
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = "";
+  return {
+    // biome-ignore lint/suspicious/noExplicitAny: the events' shapes are checked by the assertions
+    async next(name: string): Promise<any> {
+      for (;;) {
+        let end = buffer.indexOf("\n\n");
+        while (end !== -1) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const event = /^event: (.*)$/m.exec(block)?.[1];
+          const data = /^data: (.*)$/m.exec(block)?.[1];
+          if (event === name && data !== undefined) return JSON.parse(data);
+          end = buffer.indexOf("\n\n");
+        }
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`stream ended before a "${name}" event`);
+        buffer += decoder.decode(value, { stream: true });
+      }
+    },
+  };
+}

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -74,10 +74,45 @@ function run(
 
 const nextBin = () => path.join(APP_DIR, "node_modules", ".bin", "next");
 
-/** `next build` in APP_DIR (E2E_SKIP_BUILD=1 reuses an existing build while iterating on tests). */
+/** What a build is made from: when none of it is newer than the last build, that build is reused. */
+const BUILD_INPUT_DIRS = ["app", "lib", "public", "drizzle"];
+const ROOT_FILE = /\.(ts|tsx|mts|mjs|js|json)$/;
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) newest = Math.max(newest, newestMtime(full));
+    else newest = Math.max(newest, statSync(full).mtimeMs);
+  }
+  return newest;
+}
+
+function buildIsFresh(): boolean {
+  const buildId = path.join(APP_DIR, ".next", "BUILD_ID");
+  if (!existsSync(buildId)) return false;
+  let newest = 0;
+  for (const dir of BUILD_INPUT_DIRS) {
+    if (existsSync(path.join(APP_DIR, dir)))
+      newest = Math.max(newest, newestMtime(path.join(APP_DIR, dir)));
+  }
+  for (const entry of readdirSync(APP_DIR, { withFileTypes: true })) {
+    if (entry.isFile() && ROOT_FILE.test(entry.name) && entry.name !== "tsconfig.tsbuildinfo") {
+      newest = Math.max(newest, statSync(path.join(APP_DIR, entry.name)).mtimeMs);
+    }
+  }
+  return statSync(buildId).mtimeMs > newest;
+}
+
+/**
+ * `next build` in APP_DIR, unless the existing build is newer than every source it is made
+ * from (so several e2e files in one run build once). E2E_SKIP_BUILD=1 reuses any existing
+ * build; E2E_FORCE_BUILD=1 always builds.
+ */
 export async function buildApp(): Promise<void> {
-  if (process.env.E2E_SKIP_BUILD === "1" && existsSync(path.join(APP_DIR, ".next", "BUILD_ID")))
-    return;
+  const hasBuild = existsSync(path.join(APP_DIR, ".next", "BUILD_ID"));
+  if (process.env.E2E_SKIP_BUILD === "1" && hasBuild) return;
+  if (process.env.E2E_FORCE_BUILD !== "1" && buildIsFresh()) return;
   await run(nextBin(), ["build"], { cwd: APP_DIR, env: { ...baseEnv(), NODE_ENV: "production" } });
 }
 
