@@ -6,11 +6,8 @@ import * as Sentry from "@sentry/nextjs";
  */
 export async function register() {
   if (process.env.NEXT_RUNTIME !== "nodejs") return;
-  const { initServerSentry } = await import("./sentry.server.config");
-  initServerSentry();
-  // The periodic sweep: expired stages and due jobs, including those a crashed process left.
-  const { startSweeper } = await import("@/lib/jobs/sweeper");
-  startSweeper();
+  const { startServer } = await import("@/lib/server-start");
+  await startServer();
 }
 
 /** Errors thrown while rendering or in route handlers; a no-op when Sentry was not initialised. */

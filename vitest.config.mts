@@ -16,6 +16,8 @@ const testEnv = {
   APP_URL: "http://127.0.0.1:3999",
   DISPATCH_SWEEP_INTERVAL_MS: "0",
   LOG_LEVEL: "silent",
+  // Never the developer's .data/ directory (integration files get their own database anyway).
+  PGLITE_DATA_DIR: "memory://",
   // Suites send far more than 100 callbacks a minute from one address; rate-limit tests set their own.
   RATE_LIMIT_VIDEO: "100000/1m",
   RATE_LIMIT_LAST_FRAME: "100000/1m",

@@ -14,13 +14,15 @@ describe("Sentry without SENTRY_DSN", () => {
     vi.resetModules();
     const Sentry = await import("@sentry/nextjs");
     const { register } = await import("@/instrumentation");
-    await register();
+    await register(); // also opens (and migrates) the in-memory database: that takes a few seconds
     expect(Sentry.getClient()).toBeUndefined();
     expect(Sentry.isInitialized()).toBe(false);
     const { initServerSentry } = await import("@/sentry.server.config");
     expect(initServerSentry()).toBe(false);
     expect(Sentry.getClient()).toBeUndefined();
-  });
+    const { closeDb } = await import("@/lib/db/client");
+    await closeDb();
+  }, 60_000);
 });
 
 describe("scrubEvent (beforeSend)", () => {

@@ -1,0 +1,24 @@
+import "server-only";
+
+/**
+ * What a server process does once, before serving (called from instrumentation.ts under
+ * the Node.js runtime): check the settings and the database, start Sentry and the sweep.
+ */
+export async function startServer() {
+  try {
+    // Importing the client parses every setting (lib/env.ts); connecting applies migrations,
+    // so a malformed setting or an unusable database stops the server now, with a message
+    // naming it, and the first request does not pay for the migrations.
+    const { getConnection } = await import("@/lib/db/client");
+    await getConnection();
+  } catch (error) {
+    // Next would log this and keep answering 500s; a process that cannot work should stop.
+    console.error(`\nFramechain cannot start.\n${(error as Error).message}\n`);
+    process.exit(1);
+  }
+  const { initServerSentry } = await import("@/sentry.server.config");
+  initServerSentry();
+  // The periodic sweep: expired stages and due jobs, including those a crashed process left.
+  const { startSweeper } = await import("@/lib/jobs/sweeper");
+  startSweeper();
+}
