@@ -43,13 +43,18 @@ export function scheduleCallbacks(task: SimTask) {
   const start = Date.now();
   // One after the other, as a real service's worker would: the next waits for its slot
   // and for the previous one's answer, so the arrival order is the order chosen here.
-  void ordered.reduce(async (previous, body, i) => {
-    await previous;
-    await sleep(
-      Math.max(0, start + Math.round((task.delayMs * (i + 1)) / ordered.length) - Date.now()),
+  ordered
+    .reduce(async (previous, body, i) => {
+      await previous;
+      await sleep(
+        Math.max(0, start + Math.round((task.delayMs * (i + 1)) / ordered.length) - Date.now()),
+      );
+      await send(task, body);
+    }, Promise.resolve())
+    // Never an unhandled rejection: a simulator bug must not take the app's process down.
+    .catch((error: unknown) =>
+      log("error", "simulator.delivery_crashed", { task_id: task.id, error: String(error) }),
     );
-    await send(task, body);
-  }, Promise.resolve());
 }
 
 /** Sends the terminal callback now and waits for its first answer (the "raced ahead" case). */
