@@ -24,6 +24,7 @@ type Registry = {
   callbacks: Map<string, { labels: Labels; value: number }>;
   callbackSeconds: Map<string, Histogram>;
   rateLimited: Map<string, { labels: Labels; value: number }>;
+  rateLimitFailedOpen: Map<string, { labels: Labels; value: number }>;
   outbound: Map<string, { labels: Labels; value: number }>;
   outboundSeconds: Map<string, Histogram>;
 };
@@ -35,6 +36,7 @@ function registry(): Registry {
     callbacks: new Map(),
     callbackSeconds: new Map(),
     rateLimited: new Map(),
+    rateLimitFailedOpen: new Map(),
     outbound: new Map(),
     outboundSeconds: new Map(),
   };
@@ -73,6 +75,9 @@ export const metrics = {
     observe(r.callbackSeconds, { stage, outcome }, CALLBACK_BUCKETS, seconds);
   },
   /** A callback refused with 429. */
+  rateLimitFailedOpen(stage: string, backend: string): void {
+    increment(registry().rateLimitFailedOpen, { stage, backend });
+  },
   rateLimited(stage: string): void {
     increment(registry().rateLimited, { stage });
   },
@@ -97,6 +102,9 @@ export async function renderMetrics(): Promise<string> {
 
   family(out, "framechain_rate_limited_total", "counter", "Inbound callbacks refused by the rate limiter (429).");
   for (const { labels, value } of r.rateLimited.values()) sample(out, "framechain_rate_limited_total", labels, value);
+  family(out, "framechain_rate_limit_failed_open_total", "counter", "Callbacks let through because the rate-limit backend failed or was slow.");
+  for (const { labels, value } of r.rateLimitFailedOpen.values())
+    sample(out, "framechain_rate_limit_failed_open_total", labels, value);
 
   family(out, "framechain_outbound_requests_total", "counter", "Outbound HTTP attempts to services, by service and result.");
   for (const { labels, value } of r.outbound.values()) sample(out, "framechain_outbound_requests_total", labels, value);

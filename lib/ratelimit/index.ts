@@ -1,5 +1,6 @@
 import "server-only";
 import { env } from "@/lib/env";
+import { metrics } from "@/lib/observability/metrics";
 import { recordError } from "@/lib/observability/error-log";
 import type { Stage } from "@/lib/webhooks/stages";
 import { MemorySlidingWindow } from "./memory";
@@ -25,16 +26,10 @@ export type RateLimitDecision = {
   failedOpen: boolean;
 };
 
-type Counters = { limited: Map<Stage, number>; failedOpen: number };
 type Store = {
   __framechainRateLimiters?: Map<string, Limiter>;
-  __framechainRateLimitCounters?: Counters;
 };
 const store = globalThis as unknown as Store;
-
-/** Requests refused per endpoint, and requests let through because the backend failed (for /api/metrics). */
-store.__framechainRateLimitCounters ??= { limited: new Map(), failedOpen: 0 };
-export const rateLimitCounters: Counters = store.__framechainRateLimitCounters;
 
 export function configuredBackend(): RateLimitBackend {
   if (env.UPSTASH_REDIS_REST_URL && env.UPSTASH_REDIS_REST_TOKEN) return "upstash";
@@ -77,12 +72,10 @@ export async function checkRateLimit(stage: Stage, ip: string): Promise<RateLimi
     // Memory answers synchronously: no timer on that path.
     const result =
       backend === "memory" ? await pending : await withTimeout(pending, env.RATE_LIMIT_TIMEOUT_MS);
-    if (!result.allowed) {
-      rateLimitCounters.limited.set(stage, (rateLimitCounters.limited.get(stage) ?? 0) + 1);
-    }
+    if (!result.allowed) metrics.rateLimited(stage);
     return { ...result, backend, failedOpen: false };
   } catch (error) {
-    rateLimitCounters.failedOpen += 1;
+    metrics.rateLimitFailedOpen(stage, backend);
     reportFailure(stage, backend, error);
     const { limit, windowMs } = rateLimitPolicy(stage);
     return {

@@ -75,7 +75,6 @@ async function handleCallback(stage: Stage, request: Request): Promise<Reply> {
   // is refused before anything is written: a flood of bad signatures cannot fill the logs.
   const limit = await checkRateLimit(stage, clientIp(request));
   if (!limit.allowed) {
-    metrics.rateLimited(stage);
     return { status: 429, outcome: "rejected", body: { error: "Too many requests" }, headers: rateLimitHeaders(limit) };
   }
   if (!verified.ok) {

@@ -103,11 +103,10 @@ describe("checkRateLimit on the memory backend", () => {
   it("applies the endpoint's configured limit per IP, then recovers after the window", async () => {
     vi.useFakeTimers({ toFake: ["Date"] });
     vi.setSystemTime(new Date("2026-01-01T00:00:00Z"));
-    const { checkRateLimit, rateLimitCounters } = await withEnv({
+    const { checkRateLimit } = await withEnv({
       RATE_LIMIT_STITCH: "3/1m",
       RATE_LIMIT_VIDEO: "100/1m",
     });
-    const limitedBefore = rateLimitCounters.limited.get("stitch-complete") ?? 0;
 
     const decisions = [];
     for (let i = 0; i < 4; i++)
@@ -119,7 +118,6 @@ describe("checkRateLimit on the memory backend", () => {
       backend: "memory",
       failedOpen: false,
     });
-    expect(rateLimitCounters.limited.get("stitch-complete")).toBe(limitedBefore + 1);
 
     // Another IP, and the same IP on another endpoint, have their own budgets.
     expect((await checkRateLimit("stitch-complete", "203.0.113.8")).allowed).toBe(true);
