@@ -112,32 +112,46 @@ async function main() {
       }
     })();
 
+    // Projects are created while earlier ones run; the kill waits only for creations in flight
+    // (a lost 201 would make the audit's project list wrong), never for the pipeline.
     const projectIds: string[] = [];
+    let gate: Promise<void> = Promise.resolve();
+    let creating = 0;
     const createOne = async (n: number) => {
-      const created = await adminFetch(server!.url, secrets, "/api/v1/projects", {
-        name: `soak ${n}`,
-        start_image_url: "https://cdn.example.test/start.jpg",
-        scenes: Array.from({ length: scenesPerProject }, (_, i) => ({ prompt: `soak ${n} scene ${i + 1}`, duration: 4 })),
-        autostart: true,
-      });
-      if (created.status !== 201 || typeof created.json?.id !== "string") {
-        throw new Error(`creating project ${n} failed: ${created.status} ${created.text.slice(0, 300)}`);
+      await gate;
+      creating++;
+      try {
+        const created = await adminFetch(server!.url, secrets, "/api/v1/projects", {
+          name: `soak ${n}`,
+          start_image_url: "https://cdn.example.test/start.jpg",
+          scenes: Array.from({ length: scenesPerProject }, (_, i) => ({ prompt: `soak ${n} scene ${i + 1}`, duration: 4 })),
+          autostart: true,
+        });
+        if (created.status !== 201 || typeof created.json?.id !== "string") {
+          throw new Error(`creating project ${n} failed: ${created.status} ${created.text.slice(0, 300)}`);
+        }
+        projectIds.push(created.json.id);
+      } finally {
+        creating--;
       }
-      projectIds.push(created.json.id);
     };
     let n = 0;
-    await Promise.all(
-      Array.from({ length: 8 }, async () => {
+    const creation = Promise.all(
+      Array.from({ length: 4 }, async () => {
         while (n < projectCount) await createOne(++n);
       }),
-    );
-    say(`created ${projectIds.length} projects in ${secondsSince(startedAt)} s`);
+    ).then(() => say(`  ${secondsSince(startedAt)} s: all ${projectIds.length} projects created`));
+    let creationFailed: unknown = null;
+    creation.catch((error) => {
+      creationFailed = error;
+    });
 
     let killedAt: number | null = null;
     let restartedAt: number | null = null;
     let lastReport = 0;
     let settled = false;
-    while (Date.now() < deadline) {
+    const totalScenes = projectCount * scenesPerProject;
+    while (Date.now() < deadline && !creationFailed) {
       const [progress] = await sql<{ completed: number; active_jobs: number; scenes_done: number }[]>`
         select (select count(*)::int from projects where status = 'completed') as completed,
                (select count(*)::int from jobs where status in ('queued', 'running', 'waiting')) as active_jobs,
@@ -145,23 +159,30 @@ async function main() {
       const { completed, active_jobs, scenes_done } = progress!;
       if (Date.now() - lastReport > 5000) {
         lastReport = Date.now();
-        say(`  ${secondsSince(startedAt)} s: ${completed}/${projectCount} projects, ${scenes_done} scenes completed, ${active_jobs} jobs active, ${standIns.pendingDeliveries} callbacks pending`);
+        say(`  ${secondsSince(startedAt)} s: ${completed}/${projectCount} projects, ${scenes_done}/${totalScenes} scenes completed, ${active_jobs} jobs active, ${standIns.pendingDeliveries} callbacks pending`);
       }
-      if (killOnce && killedAt === null && scenes_done >= (projectCount * scenesPerProject) / 2) {
+      if (killOnce && killedAt === null && scenes_done >= totalScenes / 2) {
+        let reopen = () => {};
+        gate = new Promise((resolve) => {
+          reopen = resolve;
+        });
+        while (creating > 0) await sleep(10);
         killedAt = Date.now();
         await server.kill();
-        say(`  ${secondsSince(startedAt)} s: SIGKILL to the server's process group at ${scenes_done}/${projectCount * scenesPerProject} scenes completed (${active_jobs} jobs active)`);
+        say(`  ${secondsSince(startedAt)} s: SIGKILL to the server's process group at ${scenes_done}/${totalScenes} scenes completed (${active_jobs} jobs active, ${standIns.pendingDeliveries} callbacks pending)`);
         await sleep(500);
         server = await start();
         restartedAt = Date.now();
+        reopen();
         say(`  ${secondsSince(startedAt)} s: restarted`);
       }
-      if (completed === projectCount && active_jobs === 0 && standIns.pendingDeliveries === 0) {
+      if (projectIds.length === projectCount && completed === projectCount && active_jobs === 0 && standIns.pendingDeliveries === 0) {
         settled = true;
         break;
       }
-      await sleep(500);
+      await sleep(250);
     }
+    if (creationFailed) throw creationFailed;
     const elapsed = secondsSince(startedAt);
     say(settled ? `settled after ${elapsed} s` : `time limit reached after ${elapsed} s: auditing what is there`);
     ticking = false;
