@@ -98,7 +98,7 @@ export const scenes = pgTable(
     prompt: text("prompt").notNull(),
     duration: real("duration").notNull(),
     status: text("status").$type<SceneStatus>().notNull().default("pending"),
-    /** Attempt number of the stage the scene is in (1 once its first request is queued). */
+    /** Most attempts any of its stages needed in this run (1 once its first request is queued; reset by retry). */
     attempts: integer("attempts").notNull().default(0),
     progress: integer("progress").notNull().default(0),
     videoUrl: text("video_url"),

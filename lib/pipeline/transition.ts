@@ -307,7 +307,6 @@ function stageEvent(
             status: "extracting_frame",
             videoUrl,
             thumbnailUrl: result.thumbnailUrl ?? null,
-            attempts: 1,
             progress: 0,
             error: null,
           },
@@ -413,7 +412,13 @@ function stageFailed(
       outcome: "applied",
       job: jobDone,
       scenes: scene
-        ? [{ id: scene.id, expect: scene.status, patch: { attempts: attempt, progress: 0, error: message } }]
+        ? [
+            {
+              id: scene.id,
+              expect: scene.status,
+              patch: { attempts: Math.max(scene.attempts, attempt), progress: 0, error: message },
+            },
+          ]
         : [],
       enqueue: [{ kind, sceneId: job.sceneId, attempt, payload: job.payload }],
       flags: { scene_updated: Boolean(scene), project_updated: !scene },

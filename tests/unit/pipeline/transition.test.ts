@@ -92,6 +92,12 @@ describe("video-complete", () => {
     });
   });
 
+  it("keeps the attempts the video needed when the scene moves on to its last frame", () => {
+    const d = transition(generating({ attempt: 2 }), videoDone);
+    expect(d.outcome).toBe("applied");
+    if (d.outcome === "applied") expect(d.scenes[0]?.patch.attempts).toBeUndefined();
+  });
+
   it("accepts a callback that raced ahead of the record of its submission (job still running)", () => {
     expect(transition(generating({ status: "running" }), videoDone).outcome).toBe("applied");
   });
