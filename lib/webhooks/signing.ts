@@ -12,6 +12,11 @@ export function hmacSha256(secret: string, data: string | Uint8Array): Buffer {
   return createHmac("sha256", secretKey(secret)).update(data).digest();
 }
 
+/** HMAC keyed with the secret's UTF-8 bytes exactly as written, `whsec_` prefix and all. */
+export function hmacRaw(secret: string, data: string | Uint8Array): Buffer {
+  return createHmac("sha256", Buffer.from(secret, "utf8")).update(data).digest();
+}
+
 /** Constant-time comparison that returns false (never throws) on a length mismatch. */
 export function safeEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;

@@ -1,6 +1,6 @@
 import { env, isProduction } from "@/lib/env";
 import { log } from "@/lib/observability/log";
-import { hmacSha256, safeEqual, signRef } from "./signing";
+import { hmacRaw, hmacSha256, safeEqual, signRef } from "./signing";
 import { type Stage, STAGES } from "./stages";
 
 /**
@@ -83,8 +83,10 @@ function checkHexSignature(
     .filter((b): b is Buffer => b !== null);
   if (candidates.length === 0) return { matched: false, reason: "not a hex HMAC-SHA256" };
   for (const secret of secrets) {
-    const expected = hmacSha256(secret, body);
-    if (candidates.some((c) => safeEqual(c, expected))) return { matched: true };
+    // The documented key is the secret as typed (`openssl dgst -hmac "$SECRET"`); a `whsec_`
+    // secret is also tried base64-decoded, the key its Standard Webhooks signatures use.
+    const keys = secret.startsWith("whsec_") ? [hmacRaw(secret, body), hmacSha256(secret, body)] : [hmacSha256(secret, body)];
+    if (keys.some((expected) => candidates.some((c) => safeEqual(c, expected)))) return { matched: true };
   }
   return { matched: false, reason: "no signature matched" };
 }

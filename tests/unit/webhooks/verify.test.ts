@@ -50,6 +50,19 @@ afterEach(() => {
 });
 
 describe("X-Webhook-Signature (hex HMAC of the raw body)", () => {
+  it("with a whsec_ secret, accepts the openssl key (the secret as typed) and the decoded key", async () => {
+    const secret = "whsec_dGVzdC1zdGl0Y2gtc2VjcmV0LWJ5dGVz";
+    const { verifyCallback } = await withEnv({ VIDEO_WEBHOOK_SECRET: secret });
+    const body = '{"task_id":"t","status":"processing"}';
+    const asTyped = hexHmac(secret, body); // openssl dgst -sha256 -hmac "$SECRET"
+    const decoded = hexHmac(Buffer.from(secret.slice(6), "base64"), body);
+    for (const sig of [asTyped, decoded]) {
+      expect(verifyCallback("video-complete", input(body, { "x-webhook-signature": `sha256=${sig}` }))).toMatchObject({ ok: true, scheme: "hex" });
+    }
+    const other = hexHmac("whsec_other", body);
+    expect(verifyCallback("video-complete", input(body, { "x-webhook-signature": other })).ok).toBe(false);
+  });
+
   // GitHub's published example: https://docs.github.com/en/webhooks/using-webhooks/validating-webhook-deliveries
   const GITHUB_SECRET = "It's a Secret to Everybody";
   const GITHUB_BODY = "Hello, World!";
