@@ -1,11 +1,13 @@
 import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import autocannon from "autocannon";
+import { sql } from "drizzle-orm";
 import { hmacSha256 } from "@/lib/webhooks/signing";
 import { type AppServer, type BuildMode, ensureBuild, freePort, sleep, startServer } from "./lib/app-server";
 import { argsOf } from "./lib/args";
-import { createFreshPostgres, type FreshPostgres, type OpenDb, openDb, seedWaitingScenes, waitingSceneIds } from "./lib/database";
+import { cpuDeltaMs, processesCpuMs, processGroupCpuMs } from "./lib/cpu";
+import { createFreshPostgres, type FreshPostgres, type OpenDb, openDb, query, seedWaitingScenes, waitingSceneIds } from "./lib/database";
 import { fixed, mean, median, table } from "./lib/report";
 import { adminFetch, appEnv, type RunSecrets, runSecrets } from "./lib/run-env";
 import { type StandIns, startStandIns } from "./lib/stand-ins";
@@ -52,7 +54,14 @@ type Measured = {
   /** Callbacks answered 2xx that did not apply (duplicate/ignored/parked): must be 0 — every one is a real, fresh callback. */
   notApplied: number;
   total: number;
+  /** CPU ms per request of the app server's processes, and of the PostgreSQL backends serving its database. */
+  appCpuMs: number | null;
+  dbCpuMs: number | null;
 };
+
+/** Where the bench reads CPU use from: the server's process group and its database's backends. */
+type CpuProbe = { serverPgid: number; dbBackends: (() => Promise<number[]>) | null };
+let cpuProbe: CpuProbe | null = null;
 
 async function main() {
   const port = args.number("port", "BENCH_PORT", 0) || (await freePort(3300, 3399));
@@ -106,6 +115,19 @@ async function main() {
     });
     say(`server ${server.url} (${databaseUrl ? `PostgreSQL ${fresh!.name}` : "PGlite"}) ready in ${fixed(performance.now() - started, 0)} ms; log ${logFile}`);
     say(`${connections} connections, ${durationS} s per run after ${warmupS} s warm-up, ${rounds} rounds`);
+    const scriptDb = db;
+    cpuProbe = {
+      serverPgid: server.pid,
+      dbBackends: scriptDb
+        ? async () =>
+            (
+              await query<{ pid: number }>(
+                scriptDb.db,
+                sql`select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`,
+              )
+            ).map((r) => r.pid)
+        : null,
+    };
 
     let next = 0;
     let ranOut = false;
@@ -163,6 +185,7 @@ async function main() {
     // The first database use connects (and on PGlite creates and migrates): not part of any measurement.
     const health = await fetch(`${live.url}/api/webhooks/video-complete`);
     if (!health.ok) throw new Error(`the callback endpoint's health check answered ${health.status}: ${await health.text()}`);
+    say(`machine: ${cpus().length} cores, node ${process.version}, load average ${loadText()} at start`);
     say("warm-up…");
     await bare("warm-up", warmupS);
     await callbacks("callback", "warm-up", warmupS, expectRate);
@@ -186,8 +209,20 @@ async function main() {
     say("");
     say(
       table(
-        ["run", "", "req/s", "p50 ms", "p99 ms", "errors", "non-2xx", "not applied", "requests"],
-        results.map((r) => [r.kind, r.label, fixed(r.reqPerSec, 0), fixed(r.p50), fixed(r.p99), r.errors, r.non2xx, r.notApplied, r.total]),
+        ["run", "", "req/s", "p50 ms", "p99 ms", "errors", "non-2xx", "not applied", "requests", "app cpu ms/req", "db cpu ms/req"],
+        results.map((r) => [
+          r.kind,
+          r.label,
+          fixed(r.reqPerSec, 0),
+          fixed(r.p50),
+          fixed(r.p99),
+          r.errors,
+          r.non2xx,
+          r.notApplied,
+          r.total,
+          r.appCpuMs === null ? "n/a" : fixed(r.appCpuMs, 2),
+          r.dbCpuMs === null ? "n/a" : fixed(r.dbCpuMs, 2),
+        ]),
       ),
     );
 
@@ -203,6 +238,17 @@ async function main() {
     );
 
     const ratio = callbackMax / bareRate;
+    const cpuOf = (kind: Kind) => mean(results.filter((r) => r.kind === kind && r.appCpuMs !== null).map((r) => r.appCpuMs!));
+    const bareCpu = cpuOf("bare");
+    const callbackCpu = cpuOf("callback");
+    say("");
+    say(`load average at the end: ${loadText()} (figures above are wall-clock: other work on the machine inflates them)`);
+    if (Number.isFinite(bareCpu) && Number.isFinite(callbackCpu)) {
+      say(
+        `app CPU per request: bare ${fixed(bareCpu, 2)} ms, callback ${fixed(callbackCpu, 2)} ms (with its after-response dispatch) → ` +
+          `CPU-bound ratio ${fixed(bareCpu / callbackCpu, 2)} (what the ratio tends to when the app's one thread is the limit and nothing else runs)`,
+      );
+    }
     const invalid = results.reduce((n, r) => n + r.errors + r.non2xx + r.notApplied, 0) + (orchestration.failures ? 1 : 0);
     const slowWithin = halfSlow.p99 <= half.p99 * 1.2;
     say("");
@@ -224,6 +270,8 @@ async function main() {
   }
 }
 
+const loadText = () => loadavg().map((l) => l.toFixed(2)).join(" / ");
+
 async function measure(options: {
   kind: Kind;
   label: string;
@@ -234,6 +282,8 @@ async function measure(options: {
 }): Promise<Measured> {
   let notApplied = 0;
   const make = options.request;
+  const appCpuBefore = cpuProbe ? processGroupCpuMs(cpuProbe.serverPgid) : null;
+  const dbCpuBefore = cpuProbe?.dbBackends ? processesCpuMs(await cpuProbe.dbBackends()) : null;
   const result = await autocannon({
     url: options.url,
     connections,
@@ -254,7 +304,12 @@ async function measure(options: {
         }
       : {}),
   });
+  const appCpuAfter = cpuProbe ? processGroupCpuMs(cpuProbe.serverPgid) : null;
+  const dbCpuAfter = cpuProbe?.dbBackends ? processesCpuMs(await cpuProbe.dbBackends()) : null;
+  const requests = Math.max(1, result.requests.total);
   return {
+    appCpuMs: appCpuBefore !== null && appCpuAfter !== null ? (appCpuAfter - appCpuBefore) / requests : null,
+    dbCpuMs: dbCpuBefore && dbCpuAfter ? cpuDeltaMs(dbCpuBefore, dbCpuAfter) / requests : null,
     kind: options.kind,
     label: options.label,
     reqPerSec: result.requests.average,
