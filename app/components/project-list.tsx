@@ -11,6 +11,9 @@ import { RelativeTime } from "./relative-time";
 import { ProjectStatusBadge } from "./status";
 import { useEventStream } from "./use-event-stream";
 
+/** The API's page-size ceiling: past it, a status filter is the better tool. */
+const MAX_SHOWN = 200;
+
 /**
  * The projects list, kept current: the all-projects stream says which projects changed,
  * and the list refetches itself (one request at a time, however many callbacks arrive).
@@ -25,6 +28,10 @@ export function ProjectList({
   limit: number;
 }) {
   const [items, setItems] = useState(initial);
+  // "Show more" raises how many of the newest the list holds; refetches keep that many.
+  const [shown, setShown] = useState(limit);
+  const shownRef = useRef(shown);
+  shownRef.current = shown;
   const inFlight = useRef(false);
   const again = useRef(false);
 
@@ -37,7 +44,7 @@ export function ProjectList({
     try {
       do {
         again.current = false;
-        const params = new URLSearchParams({ limit: String(limit) });
+        const params = new URLSearchParams({ limit: String(shownRef.current) });
         if (statusQuery) params.set("status", statusQuery);
         const response = await fetch(`/api/v1/projects?${params}`, { cache: "no-store" });
         if (response.ok)
@@ -48,7 +55,7 @@ export function ProjectList({
     } finally {
       inFlight.current = false;
     }
-  }, [statusQuery, limit]);
+  }, [statusQuery]);
 
   const stream = useEventStream(
     "/api/v1/projects/events",
@@ -83,11 +90,24 @@ export function ProjectList({
           ))}
         </ul>
       )}
-      {items.length >= limit && (
-        <p className="mt-3 text-sm text-slate-500 dark:text-slate-400">
-          Showing the newest {limit} projects. Filter by status to narrow the list.
-        </p>
-      )}
+      {items.length >= shown &&
+        (shown < MAX_SHOWN ? (
+          <button
+            type="button"
+            onClick={() => {
+              setShown(shown + limit);
+              shownRef.current = shown + limit;
+              void refetch();
+            }}
+            className="mt-3 rounded-md border border-slate-300 bg-white px-3 py-1.5 text-sm font-medium hover:bg-slate-50 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-sky-500 dark:border-slate-700 dark:bg-slate-900 dark:hover:bg-slate-800"
+          >
+            Show older projects
+          </button>
+        ) : (
+          <p className="mt-3 text-sm text-slate-500 dark:text-slate-400">
+            Showing the newest {shown} projects. Filter by status to narrow the list.
+          </p>
+        ))}
     </div>
   );
 }

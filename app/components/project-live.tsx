@@ -33,7 +33,13 @@ export function ProjectLive({
   const stream = useEventStream(`/api/v1/projects/${project.id}/events`, { project: onSnapshot });
   // An action's answer is the new project: show it at once, the stream brings the logs.
   const onChanged = useCallback(
-    (next: ProjectView) => setSnapshot((current) => ({ ...current, project: next })),
+    (next: ProjectView) =>
+      // Unless the stream has already brought something newer.
+      setSnapshot((current) =>
+        Date.parse(next.updated_at) >= Date.parse(current.project.updated_at)
+          ? { ...current, project: next }
+          : current,
+      ),
     [],
   );
 

@@ -8,8 +8,8 @@ import { listProjects } from "@/lib/projects/queries";
 export const dynamic = "force-dynamic";
 export const metadata: Metadata = { title: "Projects" };
 
-/** Newest first; more than this and a status filter is the better tool. */
-const LIST_LIMIT = 100;
+/** Newest first, this many at a time ("Show older projects" adds as many again). */
+const LIST_LIMIT = 50;
 
 const FILTERS: { label: string; statuses: ProjectStatus[] }[] = [
   { label: "All", statuses: [] },

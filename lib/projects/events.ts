@@ -164,6 +164,30 @@ export async function getProjectSnapshot(id: string): Promise<ProjectSnapshot> {
 
 type Send = (event: string, data: unknown) => void;
 
+type OpenStreams = { closers: Set<() => void>; shuttingDown: boolean };
+const streams = globalThis as unknown as { __framechainOpenStreams?: OpenStreams };
+
+/**
+ * Open event streams never finish by themselves, and `next start` waits for pending
+ * requests before it exits on SIGTERM/SIGINT. So when the server shuts down gracefully
+ * (someone handles those signals), end them, and refuse new ones with `Connection: close`
+ * so the browser's reconnect does not land on a kept-alive socket of the dying server.
+ */
+function openStreams(): OpenStreams {
+  if (!streams.__framechainOpenStreams) {
+    const open: OpenStreams = { closers: new Set(), shuttingDown: false };
+    streams.__framechainOpenStreams = open;
+    const closeAll = () => {
+      open.shuttingDown = true;
+      for (const close of [...open.closers]) close();
+    };
+    for (const signal of ["SIGTERM", "SIGINT"] as const) {
+      if (process.listenerCount(signal) > 0) process.once(signal, closeAll);
+    }
+  }
+  return streams.__framechainOpenStreams;
+}
+
 /**
  * A text/event-stream response. `start` gets a `send` and returns its cleanup, which runs
  * once when the client goes away (request.signal) or the stream is cancelled.
@@ -172,6 +196,12 @@ export function eventStreamResponse(
   signal: AbortSignal,
   start: (send: Send) => () => void,
 ): Response {
+  if (openStreams().shuttingDown) {
+    return new Response("Server is restarting", {
+      status: 503,
+      headers: { "Retry-After": "1", Connection: "close", "Cache-Control": "no-store" },
+    });
+  }
   const encoder = new TextEncoder();
   let cleanup = () => {};
   const stream = new ReadableStream<Uint8Array>({
@@ -183,6 +213,7 @@ export function eventStreamResponse(
         open = false;
         clearInterval(heartbeat);
         signal.removeEventListener("abort", close);
+        openStreams().closers.delete(close);
         stop();
         try {
           controller.close();
@@ -200,6 +231,7 @@ export function eventStreamResponse(
       };
       const heartbeat = setInterval(() => write(": heartbeat\n\n"), HEARTBEAT_MS);
       cleanup = close;
+      openStreams().closers.add(close);
       write(`retry: ${RECONNECT_MS}\n\n`);
       stop = start((event, data) => write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`));
       if (signal.aborted) close();
@@ -214,7 +246,6 @@ export function eventStreamResponse(
       "Content-Type": "text/event-stream; charset=utf-8",
       // no-transform: keeps Next's gzip (and proxies) from buffering the stream
       "Cache-Control": "no-cache, no-transform",
-      Connection: "keep-alive",
       "X-Accel-Buffering": "no",
     },
   });

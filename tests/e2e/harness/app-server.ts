@@ -265,8 +265,10 @@ async function killGroup({ child, exited }: Running) {
       // already gone
     }
   };
+  // A graceful stop first (PGlite flushes its files); a browser's reconnects can keep it
+  // waiting for a kept-alive socket to time out, hence the generous grace period.
   signal("SIGTERM");
-  const timeout = new Promise<"timeout">((r) => setTimeout(() => r("timeout"), 5000));
+  const timeout = new Promise<"timeout">((r) => setTimeout(() => r("timeout"), 10_000));
   if ((await Promise.race([exited, timeout])) === "timeout") signal("SIGKILL");
   // next-server may outlive the launcher: make sure the whole group is gone.
   signal("SIGKILL");
