@@ -32,7 +32,7 @@ export function ActivityLog({
             // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrollable region must be reachable by keyboard
             tabIndex={0}
             aria-label="Callbacks received, newest first"
-            className="max-h-[28rem] overflow-y-auto divide-y divide-slate-200 rounded-lg border border-slate-200 bg-white text-sm shadow-sm dark:divide-slate-800 dark:border-slate-800 dark:bg-slate-900"
+            className="max-h-[28rem] overflow-y-auto focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-sky-500 divide-y divide-slate-200 rounded-lg border border-slate-200 bg-white text-sm shadow-sm dark:divide-slate-800 dark:border-slate-800 dark:bg-slate-900"
           >
             {events.map((e) => (
               <li
@@ -74,7 +74,7 @@ export function ActivityLog({
             // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrollable region must be reachable by keyboard
             tabIndex={0}
             aria-label="Errors, newest first"
-            className="max-h-[28rem] overflow-y-auto divide-y divide-slate-200 rounded-lg border border-slate-200 bg-white text-sm shadow-sm dark:divide-slate-800 dark:border-slate-800 dark:bg-slate-900"
+            className="max-h-[28rem] overflow-y-auto focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-sky-500 divide-y divide-slate-200 rounded-lg border border-slate-200 bg-white text-sm shadow-sm dark:divide-slate-800 dark:border-slate-800 dark:bg-slate-900"
           >
             {errors.map((e) => (
               <li key={e.id} className="flex flex-wrap items-center gap-x-3 gap-y-1 px-3 py-2">

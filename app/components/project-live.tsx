@@ -153,7 +153,9 @@ export function ProjectLive({
         {/* A filmstrip: scrolls sideways on wide screens, stacks on a phone. */}
         <ol
           aria-label="Filmstrip"
-          className="grid gap-3 sm:flex sm:snap-x sm:overflow-x-auto sm:pb-3"
+          // biome-ignore lint/a11y/noNoninteractiveTabindex: the strip scrolls sideways; the keyboard must reach it
+          tabIndex={0}
+          className="grid gap-3 rounded-lg focus-visible:outline-2 focus-visible:outline-offset-4 focus-visible:outline-sky-500 sm:flex sm:snap-x sm:overflow-x-auto sm:pb-3"
         >
           {project.scenes.map((scene) => (
             <li key={scene.id} className="sm:w-64 sm:shrink-0 sm:snap-start">
