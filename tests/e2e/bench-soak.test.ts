@@ -62,13 +62,13 @@ function cleanEnv() {
 describe("npm run bench (short)", () => {
   it("measures bare, callback and slow-downstream runs and a whole project, every callback applied, and ends with the summary line", async () => {
     const { code, output, lastLine } = await runScript("bench", [], {
-      BENCH_DURATION: "2",
+      BENCH_DURATION: "1",
       BENCH_WARMUP: "1",
       BENCH_ROUNDS: "1",
       BENCH_SCENES: "4",
       BENCH_ORCHESTRATION_RUNS: "1",
       BENCH_SLOW_MS: "500",
-      BENCH_SEED: "4000",
+      BENCH_SEED: "2500",
       ...(postgresUrl ? { DATABASE_URL: postgresUrl } : {}),
     });
     expect(code, output).toBe(0);
