@@ -14,6 +14,16 @@ const LINKS = [
     label: "New project",
     current: (path: string) => path === "/projects/new",
   },
+  {
+    href: "/errors",
+    label: "Errors",
+    current: (path: string) => path.startsWith("/errors"),
+  },
+  {
+    href: "/sign-in",
+    label: "Sign in",
+    current: (path: string) => path.startsWith("/sign-in"),
+  },
 ];
 
 /** The main navigation; the page you are on is marked for screen readers and by an underline. */
