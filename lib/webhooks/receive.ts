@@ -1,5 +1,5 @@
 import "server-only";
-import { and, desc, eq } from "drizzle-orm";
+import { and, desc, eq, isNull } from "drizzle-orm";
 import { NextResponse } from "next/server";
 import { getDb, type Tx } from "@/lib/db/client";
 import { type Job, jobs, type WebhookOutcome, webhookEvents } from "@/lib/db/schema";
@@ -164,10 +164,16 @@ export async function applyReceived(
     }
     if (!job) return parkedReply();
 
+    const applied = await applyCallback(tx, job, callback); // takes the project lock first
     if (!job.externalTaskId) {
-      await tx.update(jobs).set({ externalTaskId: callback.taskId }).where(eq(jobs.id, job.id));
+      // Matched by its ref before the submission was recorded: keep the task id. Only now,
+      // under the project lock — writing the job row first would invert the lock order of
+      // recordSubmission() (project → job) and deadlock with it.
+      await tx
+        .update(jobs)
+        .set({ externalTaskId: callback.taskId })
+        .where(and(eq(jobs.id, job.id), isNull(jobs.externalTaskId)));
     }
-    const applied = await applyCallback(tx, job, callback);
     const ignored = applied.outcome === "ignored";
     await tx
       .update(webhookEvents)

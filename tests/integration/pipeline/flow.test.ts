@@ -317,4 +317,26 @@ describe("crash safety", () => {
     expect(swept.unparked).toBe(1);
     expect((await app.getProject(project.id)).scenes[0]).toMatchObject({ status: "extracting_frame", video_url: "https://cdn.test/stranded.mp4" });
   });
+
+  it("a callback by ref racing the record of its own submission never deadlocks with it", async () => {
+    // Both transactions touch the project and the job: they must take the locks in one order.
+    for (let i = 0; i < 10; i++) {
+      const project = await create(1);
+      const [job] = await app.dispatcher.claimDueJobs(10);
+      expect(job?.projectId).toBe(project.id);
+      const taskId = `race-${i}`;
+      const callbackUrl = `http://127.0.0.1:3999/api/webhooks/video-complete?ref=${job!.id}`;
+      const signed = new URL(callbackUrl);
+      const { signRef } = await import("@/lib/webhooks/signing");
+      signed.searchParams.set("sig", signRef("test-video-secret", job!.id));
+      const [answer] = await Promise.all([
+        app.send("video-complete", { task_id: taskId, status: "completed", video_url: `https://cdn.test/${taskId}.mp4` }, signed.toString()),
+        app.dispatcher.recordSubmission(job!, taskId, { status: 202 }),
+      ]);
+      expect(answer.status).toBe(200);
+      const state = await app.getProject(project.id);
+      expect(state.scenes[0]).toMatchObject({ status: "extracting_frame", video_url: `https://cdn.test/${taskId}.mp4` });
+      await app.cancel(project.id);
+    }
+  });
 });
