@@ -1,5 +1,5 @@
 import "server-only";
-import { and, asc, eq, isNull, lt, sql } from "drizzle-orm";
+import { and, asc, eq, inArray, isNull, lt, lte, or, sql } from "drizzle-orm";
 import { getDb, type Tx } from "@/lib/db/client";
 import { type Job, jobs, webhookEvents } from "@/lib/db/schema";
 import { env } from "@/lib/env";
@@ -35,22 +35,29 @@ export async function dispatchDueJobs({ batch = 20, maxRounds = 50 } = {}): Prom
 /** Queued jobs whose time has come, and running jobs whose lease ran out (their dispatcher died). */
 export async function claimDueJobs(limit: number): Promise<Job[]> {
   const db = await getDb();
-  const lease = new Date(Date.now() + leaseMs());
-  const rows = await db.execute(sql`
-    update ${jobs} set status = 'running', deliveries = ${jobs.deliveries} + 1,
-      deadline_at = ${lease.toISOString()}::timestamptz, updated_at = now()
-    where ${jobs.id} in (
-      select ${jobs.id} from ${jobs}
-      where (${jobs.status} = 'queued' and ${jobs.runAt} <= now())
-         or (${jobs.status} = 'running' and ${jobs.deadlineAt} < now())
-      order by ${jobs.runAt}
-      limit ${limit}
-      for update skip locked
+  const due = db
+    .select({ id: jobs.id })
+    .from(jobs)
+    .where(
+      or(
+        and(eq(jobs.status, "queued"), lte(jobs.runAt, sql`now()`)),
+        and(eq(jobs.status, "running"), lt(jobs.deadlineAt, sql`now()`)),
+      ),
     )
-    returning ${jobs.id}`);
-  const ids = rowsOf<{ id: string }>(rows).map((r) => r.id);
-  if (ids.length === 0) return [];
-  return db.query.jobs.findMany({ where: (j, { inArray }) => inArray(j.id, ids) });
+    .orderBy(asc(jobs.runAt))
+    .limit(limit)
+    .for("update", { skipLocked: true });
+  // One statement: claim and return the rows.
+  return db
+    .update(jobs)
+    .set({
+      status: "running",
+      deliveries: sql`${jobs.deliveries} + 1`,
+      deadlineAt: sql`now() + make_interval(secs => ${leaseMs() / 1000})`,
+      updatedAt: sql`now()`,
+    })
+    .where(inArray(jobs.id, due))
+    .returning();
 }
 
 async function deliver(job: Job): Promise<void> {
