@@ -4,7 +4,8 @@ import { after } from "next/server";
 /** At most this many dispatch loops per process; more callbacks just ask them to go round again. */
 const MAX_LOOPS = 4;
 const state = globalThis as unknown as { __framechainDispatch?: { loops: number; again: boolean } };
-const loops = (state.__framechainDispatch ??= { loops: 0, again: false });
+state.__framechainDispatch ??= { loops: 0, again: false };
+const loops = state.__framechainDispatch;
 
 /**
  * Runs the dispatcher once the response has been sent (`after()`), so no outbound call
