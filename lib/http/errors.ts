@@ -1,5 +1,5 @@
 import { NextResponse } from "next/server";
-import { ZodError, type z } from "zod";
+import { ZodError, z } from "zod";
 
 /** The app's one error type: a code the client can act on, mapped to one HTTP status. */
 export const ERROR_STATUS = {
@@ -80,6 +80,19 @@ export async function readJson<T extends z.ZodType>(request: Request, schema: T)
   if (!parsed.success) throw badRequest(parsed.error);
   return parsed.data;
 }
+
+/** Validates a request's query string; 400 with the schema's issues otherwise. */
+export function readQuery<T extends z.ZodType>(request: Request, schema: T): z.output<T> {
+  const parsed = schema.safeParse(Object.fromEntries(new URL(request.url).searchParams));
+  if (!parsed.success) throw badRequest(parsed.error);
+  return parsed.data;
+}
+
+/** `limit` and `cursor` of every "newest first" list. */
+export const pageQuery = {
+  limit: z.coerce.number().int().min(1).max(200).optional(),
+  cursor: z.string().max(500).optional(),
+};
 
 /** Wraps a route handler so every thrown error becomes the shared error response. */
 export function handle<A extends unknown[]>(fn: (...args: A) => Promise<Response>) {

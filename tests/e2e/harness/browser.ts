@@ -8,7 +8,7 @@ export const chromiumMissing = !existsSync(CHROMIUM_PATH);
 
 export const CHROMIUM_MISSING_MESSAGE = `Chromium not found at ${CHROMIUM_PATH}: the browser tests need it. Install it with \`apt-get install -y chromium\` (or set E2E_CHROMIUM to a Chromium binary).`;
 
-export function launchChromium(): Promise<Browser> {
+export function launchChromium(extraArgs: string[] = []): Promise<Browser> {
   if (chromiumMissing) throw new Error(CHROMIUM_MISSING_MESSAGE);
   return chromium.launch({
     executablePath: CHROMIUM_PATH,
@@ -21,6 +21,7 @@ export function launchChromium(): Promise<Browser> {
       "--disable-background-networking",
       "--disable-component-update",
       "--disable-sync",
+      ...extraArgs,
     ],
   });
 }

@@ -1,15 +1,13 @@
-import { existsSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { chromiumMissing, launchChromium } from "../../e2e/harness/browser";
 import { type Json, simulatorCaller, startReceiver, waitFor } from "./harness";
 
 /**
  * The simulated videos play in a real browser: Chromium (Debian's /usr/bin/chromium) loads
  * them through the real route handler, with the byte ranges a player asks for.
  */
-const CHROMIUM = "/usr/bin/chromium";
 process.env.SIMULATOR_DELAY_MS = "10";
 process.env.SIMULATOR_PROGRESS_STEPS = "0";
 vi.resetModules();
@@ -82,7 +80,7 @@ type Playback = {
   barEnd: number[];
 };
 
-describe.skipIf(!existsSync(CHROMIUM))("simulated videos in Chromium", () => {
+describe.skipIf(chromiumMissing)("simulated videos in Chromium", () => {
   it("plays a scene's clip and a stitched video to the end", async () => {
     const scene1 = await videoOf(1, 2);
     const scene2 = await videoOf(2, 1);
@@ -92,20 +90,7 @@ describe.skipIf(!existsSync(CHROMIUM))("simulated videos in Chromium", () => {
     });
     const final = `/api/simulator/media/${stitch.json.task_id}/final.mp4`;
 
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--autoplay-policy=no-user-gesture-required",
-      ],
-    });
+    const browser = await launchChromium(["--autoplay-policy=no-user-gesture-required"]);
     try {
       const page = await browser.newPage();
       await page.goto(`${origin}/page`);

@@ -1,7 +1,7 @@
 import { NextResponse } from "next/server";
 import { z } from "zod";
 import { ERROR_SEVERITIES, ERROR_TYPES } from "@/lib/db/schema";
-import { badRequest, handle } from "@/lib/http/errors";
+import { handle, pageQuery, readQuery } from "@/lib/http/errors";
 import { listErrors } from "@/lib/observability/queries";
 
 const listQuery = z.object({
@@ -9,15 +9,13 @@ const listQuery = z.object({
   severity: z.enum(ERROR_SEVERITIES).optional(),
   project_id: z.string().min(1).max(100).optional(),
   include_dismissed: z.enum(["true", "false", "1", "0"]).optional(),
-  limit: z.coerce.number().int().min(1).max(200).optional(),
+  ...pageQuery,
   cursor: z.string().regex(/^\d{1,15}$/, "must be a next_cursor from a previous page").optional(),
 });
 
 // GET /api/v1/errors – the error log, newest first; ?type=&severity=&project_id=&include_dismissed=&limit=&cursor=
 export const GET = handle(async (request: Request) => {
-  const query = listQuery.safeParse(Object.fromEntries(new URL(request.url).searchParams));
-  if (!query.success) throw badRequest(query.error);
-  const q = query.data;
+  const q = readQuery(request, listQuery);
   return NextResponse.json(
     await listErrors({
       type: q.type,

@@ -1,7 +1,7 @@
 import { NextResponse } from "next/server";
 import { z } from "zod";
 import { PROJECT_STATUSES } from "@/lib/db/schema";
-import { badRequest, handle, readJson } from "@/lib/http/errors";
+import { handle, pageQuery, readJson, readQuery } from "@/lib/http/errors";
 import { createProject } from "@/lib/pipeline/actions";
 import { createProjectInput } from "@/lib/projects/input";
 import { listProjects } from "@/lib/projects/queries";
@@ -12,15 +12,12 @@ const listQuery = z.object({
     .transform((s) => s.split(",").filter(Boolean))
     .pipe(z.array(z.enum(PROJECT_STATUSES)))
     .optional(),
-  limit: z.coerce.number().int().min(1).max(200).optional(),
-  cursor: z.string().max(500).optional(),
+  ...pageQuery,
 });
 
 // GET /api/v1/projects – newest first, with progress counts; ?status=a,b&limit=&cursor=
 export const GET = handle(async (request: Request) => {
-  const query = listQuery.safeParse(Object.fromEntries(new URL(request.url).searchParams));
-  if (!query.success) throw badRequest(query.error);
-  return NextResponse.json(await listProjects(query.data));
+  return NextResponse.json(await listProjects(readQuery(request, listQuery)));
 });
 
 // POST /api/v1/projects – create a project (draft, or generating with autostart)

@@ -1,22 +1,20 @@
 import { NextResponse } from "next/server";
 import { z } from "zod";
 import { WEBHOOK_OUTCOMES, WEBHOOK_SOURCES } from "@/lib/db/schema";
-import { badRequest, handle } from "@/lib/http/errors";
+import { handle, pageQuery, readQuery } from "@/lib/http/errors";
 import { listWebhookEvents } from "@/lib/observability/queries";
 
 const listQuery = z.object({
   source: z.enum(WEBHOOK_SOURCES).optional(),
   project_id: z.string().min(1).max(100).optional(),
   outcome: z.enum(WEBHOOK_OUTCOMES).optional(),
-  limit: z.coerce.number().int().min(1).max(200).optional(),
+  ...pageQuery,
   cursor: z.string().regex(/^\d{1,15}$/, "must be a next_cursor from a previous page").optional(),
 });
 
 // GET /api/v1/webhook-events – received callbacks with their outcome, newest first; ?source=&project_id=&outcome=&limit=&cursor=
 export const GET = handle(async (request: Request) => {
-  const query = listQuery.safeParse(Object.fromEntries(new URL(request.url).searchParams));
-  if (!query.success) throw badRequest(query.error);
-  const q = query.data;
+  const q = readQuery(request, listQuery);
   return NextResponse.json(
     await listWebhookEvents({
       source: q.source,
