@@ -6,7 +6,9 @@
 const dsn = process.env.NEXT_PUBLIC_SENTRY_DSN;
 
 if (dsn) {
-  void Promise.all([import("@sentry/nextjs"), import("@/lib/observability/sentry")]).then(([Sentry, { sentryOptions }]) => {
-    Sentry.init(sentryOptions(dsn));
-  });
+  void Promise.all([import("@sentry/nextjs"), import("@/lib/observability/sentry")]).then(
+    ([Sentry, { sentryOptions }]) => {
+      Sentry.init(sentryOptions(dsn));
+    },
+  );
 }

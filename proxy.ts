@@ -8,8 +8,11 @@ import { env, isProduction } from "@/lib/env";
  */
 export function proxy(request: NextRequest) {
   return (
-    checkAccess(request, { adminToken: env.ADMIN_TOKEN, production: isProduction, appUrl: env.APP_URL }) ??
-    NextResponse.next()
+    checkAccess(request, {
+      adminToken: env.ADMIN_TOKEN,
+      production: isProduction,
+      appUrl: env.APP_URL,
+    }) ?? NextResponse.next()
   );
 }
 

@@ -16,7 +16,10 @@ const state = globalThis as unknown as { __framechainSentry?: boolean };
 export function initServerSentry(overrides: Partial<InitOptions> = {}): boolean {
   if (!env.SENTRY_DSN) return false;
   if (state.__framechainSentry) return true; // dev reloads call register() again
-  Sentry.init({ ...sentryOptions(env.SENTRY_DSN, env.SENTRY_ENVIRONMENT ?? env.NODE_ENV), ...overrides } as InitOptions);
+  Sentry.init({
+    ...sentryOptions(env.SENTRY_DSN, env.SENTRY_ENVIRONMENT ?? env.NODE_ENV),
+    ...overrides,
+  } as InitOptions);
   addErrorReporter((entry) => reportToSentry(Sentry, entry));
   state.__framechainSentry = true;
   return true;

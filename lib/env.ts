@@ -6,7 +6,8 @@ import { z } from "zod";
  */
 
 const emptyAsUndefined = (v: unknown) => (typeof v === "string" && v.trim() === "" ? undefined : v);
-const optional = <T extends z.ZodType>(schema: T) => z.preprocess(emptyAsUndefined, schema.optional());
+const optional = <T extends z.ZodType>(schema: T) =>
+  z.preprocess(emptyAsUndefined, schema.optional());
 const withDefault = <T extends z.ZodType>(schema: T, fallback: z.input<T>) =>
   z.preprocess(emptyAsUndefined, schema.prefault(fallback as never)); // prefault: the default goes through the schema (and its transforms) too
 
@@ -15,10 +16,14 @@ const databaseUrl = z
   .string()
   .regex(/^postgres(ql)?:\/\//, "must start with postgres:// or postgresql://");
 /** Comma-separated secrets (rotation: any one matching is enough). */
-const secretList = z
-  .string()
-  .transform((s) => s.split(",").map((x) => x.trim()).filter(Boolean));
-const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+const secretList = z.string().transform((s) =>
+  s
+    .split(",")
+    .map((x) => x.trim())
+    .filter(Boolean),
+);
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z.coerce.number().int().min(min).max(max);
 /** "100/1m", "20/30s", "1000/1h" */
 const rateLimit = z
   .string()
@@ -112,7 +117,9 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
   const result = envSchema.safeParse(source);
   if (!result.success) {
     const lines = result.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
-    throw new Error(`Invalid configuration:\n${lines.join("\n")}\nSee .env.example for every setting.`);
+    throw new Error(
+      `Invalid configuration:\n${lines.join("\n")}\nSee .env.example for every setting.`,
+    );
   }
   return result.data;
 }

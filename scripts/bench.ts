@@ -4,10 +4,25 @@ import path from "node:path";
 import autocannon from "autocannon";
 import { sql } from "drizzle-orm";
 import { hmacSha256 } from "@/lib/webhooks/signing";
-import { type AppServer, type BuildMode, ensureBuild, freePort, sleep, startServer } from "./lib/app-server";
+import {
+  type AppServer,
+  type BuildMode,
+  ensureBuild,
+  freePort,
+  sleep,
+  startServer,
+} from "./lib/app-server";
 import { argsOf } from "./lib/args";
 import { cpuDeltaMs, processesCpuMs, processGroupCpuMs } from "./lib/cpu";
-import { createFreshPostgres, type FreshPostgres, type OpenDb, openDb, query, seedWaitingScenes, waitingSceneIds } from "./lib/database";
+import {
+  createFreshPostgres,
+  type FreshPostgres,
+  type OpenDb,
+  openDb,
+  query,
+  seedWaitingScenes,
+  waitingSceneIds,
+} from "./lib/database";
 import { fixed, mean, median, table } from "./lib/report";
 import { adminFetch, appEnv, type RunSecrets, runSecrets } from "./lib/run-env";
 import { type StandIns, startStandIns } from "./lib/stand-ins";
@@ -28,7 +43,11 @@ import { type StandIns, startStandIns } from "./lib/stand-ins";
 
 const args = argsOf();
 const appDir = path.resolve(args.string("app-dir", "FRAMECHAIN_APP_DIR", process.cwd()));
-const buildMode: BuildMode = args.flag("no-build") ? "never" : args.flag("rebuild") ? "always" : "auto";
+const buildMode: BuildMode = args.flag("no-build")
+  ? "never"
+  : args.flag("rebuild")
+    ? "always"
+    : "auto";
 const durationS = args.number("duration", "BENCH_DURATION", 10);
 const warmupS = args.number("warmup", "BENCH_WARMUP", 3);
 const connections = args.number("connections", "BENCH_CONNECTIONS", 10);
@@ -87,11 +106,15 @@ async function main() {
     }
     const initial =
       args.number("seed", "BENCH_SEED", 0) ||
-      (databaseUrl ? Math.ceil(expectRate * (warmupS + durationS)) : Math.ceil(expectRate * callbackSeconds));
+      (databaseUrl
+        ? Math.ceil(expectRate * (warmupS + durationS))
+        : Math.ceil(expectRate * callbackSeconds));
     let started = performance.now();
     await seedWaitingScenes(db.db, seedPrefix, 0, initial);
     seeded = initial;
-    say(`seeded ${initial} scenes waiting for their video callback in ${fixed((performance.now() - started) / 1000)} s`);
+    say(
+      `seeded ${initial} scenes waiting for their video callback in ${fixed((performance.now() - started) / 1000)} s`,
+    );
     if (db.kind === "pglite") {
       await db.close();
       db = undefined;
@@ -111,10 +134,16 @@ async function main() {
       port,
       env,
       logFile,
-      nodeArgs: cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(cpuProfDir)}`] : undefined,
+      nodeArgs: cpuProfDir
+        ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(cpuProfDir)}`]
+        : undefined,
     });
-    say(`server ${server.url} (${databaseUrl ? `PostgreSQL ${fresh!.name}` : "PGlite"}) ready in ${fixed(performance.now() - started, 0)} ms; log ${logFile}`);
-    say(`${connections} connections, ${durationS} s per run after ${warmupS} s warm-up, ${rounds} rounds`);
+    say(
+      `server ${server.url} (${databaseUrl ? `PostgreSQL ${fresh!.name}` : "PGlite"}) ready in ${fixed(performance.now() - started, 0)} ms; log ${logFile}`,
+    );
+    say(
+      `${connections} connections, ${durationS} s per run after ${warmupS} s warm-up, ${rounds} rounds`,
+    );
     const scriptDb = db;
     cpuProbe = {
       serverPgid: server.pid,
@@ -142,7 +171,13 @@ async function main() {
 
     const bare = (label: string, seconds: number, overallRate?: number) =>
       measure({ kind: "bare", label, url: `${live.url}/api/ping`, seconds, overallRate });
-    const callbacks = async (kind: Kind, label: string, seconds: number, rate: number, overallRate?: number) => {
+    const callbacks = async (
+      kind: Kind,
+      label: string,
+      seconds: number,
+      rate: number,
+      overallRate?: number,
+    ) => {
       await ensureSeeded(Math.ceil((overallRate ?? rate) * seconds * 1.3) + 1000);
       const result = await measure({
         kind,
@@ -184,8 +219,13 @@ async function main() {
 
     // The first database use connects (and on PGlite creates and migrates): not part of any measurement.
     const health = await fetch(`${live.url}/api/webhooks/video-complete`);
-    if (!health.ok) throw new Error(`the callback endpoint's health check answered ${health.status}: ${await health.text()}`);
-    say(`machine: ${cpus().length} cores, node ${process.version}, load average ${loadText()} at start`);
+    if (!health.ok)
+      throw new Error(
+        `the callback endpoint's health check answered ${health.status}: ${await health.text()}`,
+      );
+    say(
+      `machine: ${cpus().length} cores, node ${process.version}, load average ${loadText()} at start`,
+    );
     say("warm-up…");
     await bare("warm-up", warmupS);
     await callbacks("callback", "warm-up", warmupS, expectRate);
@@ -197,19 +237,49 @@ async function main() {
       const cb = await callbacks("callback", `round ${round}`, durationS, maxRate);
       results.push(cb);
       maxRate = Math.max(maxRate, cb.reqPerSec);
-      results.push(await slow(() => callbacks("callback, slow downstream", `round ${round}`, durationS, maxRate)));
+      results.push(
+        await slow(() =>
+          callbacks("callback, slow downstream", `round ${round}`, durationS, maxRate),
+        ),
+      );
     }
     const bareRate = mean(results.filter((r) => r.kind === "bare").map((r) => r.reqPerSec));
     const callbackMax = mean(results.filter((r) => r.kind === "callback").map((r) => r.reqPerSec));
     const halfRate = Math.max(1, Math.floor(callbackMax / 2));
-    const half = await callbacks("callback", `@ ${halfRate}/s (half max)`, durationS, halfRate, halfRate);
-    const halfSlow = await slow(() => callbacks("callback, slow downstream", `@ ${halfRate}/s (half max)`, durationS, halfRate, halfRate));
+    const half = await callbacks(
+      "callback",
+      `@ ${halfRate}/s (half max)`,
+      durationS,
+      halfRate,
+      halfRate,
+    );
+    const halfSlow = await slow(() =>
+      callbacks(
+        "callback, slow downstream",
+        `@ ${halfRate}/s (half max)`,
+        durationS,
+        halfRate,
+        halfRate,
+      ),
+    );
     results.push(half, halfSlow);
 
     say("");
     say(
       table(
-        ["run", "", "req/s", "p50 ms", "p99 ms", "errors", "non-2xx", "not applied", "requests", "app cpu ms/req", "db cpu ms/req"],
+        [
+          "run",
+          "",
+          "req/s",
+          "p50 ms",
+          "p99 ms",
+          "errors",
+          "non-2xx",
+          "not applied",
+          "requests",
+          "app cpu ms/req",
+          "db cpu ms/req",
+        ],
         results.map((r) => [
           r.kind,
           r.label,
@@ -238,28 +308,46 @@ async function main() {
     );
 
     const ratio = callbackMax / bareRate;
-    const cpuOf = (kind: Kind) => mean(results.filter((r) => r.kind === kind && r.appCpuMs !== null).map((r) => r.appCpuMs!));
+    const cpuOf = (kind: Kind) =>
+      mean(results.filter((r) => r.kind === kind && r.appCpuMs !== null).map((r) => r.appCpuMs!));
     const bareCpu = cpuOf("bare");
     const callbackCpu = cpuOf("callback");
     say("");
-    say(`load average at the end: ${loadText()} (figures above are wall-clock: other work on the machine inflates them)`);
+    say(
+      `load average at the end: ${loadText()} (figures above are wall-clock: other work on the machine inflates them)`,
+    );
     if (Number.isFinite(bareCpu) && Number.isFinite(callbackCpu)) {
       say(
         `app CPU per request: bare ${fixed(bareCpu, 2)} ms, callback ${fixed(callbackCpu, 2)} ms (with its after-response dispatch) → ` +
           `CPU-bound ratio ${fixed(bareCpu / callbackCpu, 2)} (what the ratio tends to when the app's one thread is the limit and nothing else runs)`,
       );
     }
-    const invalid = results.reduce((n, r) => n + r.errors + r.non2xx + r.notApplied, 0) + (orchestration.failures ? 1 : 0);
+    const invalid =
+      results.reduce((n, r) => n + r.errors + r.non2xx + r.notApplied, 0) +
+      (orchestration.failures ? 1 : 0);
     const slowWithin = halfSlow.p99 <= half.p99 * 1.2;
     say("");
     say("targets (2-core machine):");
-    say(`  callback/bare ratio ≥ 0.5 ............ ${fixed(ratio, 2)} ${ratio >= 0.5 ? "met" : "MISSED"}`);
-    say(`  p99 at half max rate ≤ 25 ms ......... ${fixed(half.p99)} ms ${half.p99 <= 25 ? "met" : "MISSED"}`);
-    say(`  slow-downstream p99 within 20 % ...... ${fixed(halfSlow.p99)} ms vs ${fixed(half.p99)} ms ${slowWithin ? "met" : "MISSED"}`);
-    say(`  orchestration ≤ 20 ms per stage ...... ${fixed(orchestration.perStageMs)} ms ${orchestration.perStageMs <= 20 ? "met" : "MISSED"}`);
+    say(
+      `  callback/bare ratio ≥ 0.5 ............ ${fixed(ratio, 2)} ${ratio >= 0.5 ? "met" : "MISSED"}`,
+    );
+    say(
+      `  p99 at half max rate ≤ 25 ms ......... ${fixed(half.p99)} ms ${half.p99 <= 25 ? "met" : "MISSED"}`,
+    );
+    say(
+      `  slow-downstream p99 within 20 % ...... ${fixed(halfSlow.p99)} ms vs ${fixed(half.p99)} ms ${slowWithin ? "met" : "MISSED"}`,
+    );
+    say(
+      `  orchestration ≤ 20 ms per stage ...... ${fixed(orchestration.perStageMs)} ms ${orchestration.perStageMs <= 20 ? "met" : "MISSED"}`,
+    );
     if (ranOut) say(`ran out of the ${seeded} seeded scenes: raise --seed / BENCH_SEED`);
-    if (invalid) say(`INVALID RUN: ${invalid} errors, non-2xx or non-applied callbacks, or an orchestration run that did not complete`);
-    say(`callback/bare throughput ratio: ${fixed(ratio, 2)}  p99 callback: ${fixed(half.p99, 0)} ms  p99 with slow downstream: ${fixed(halfSlow.p99, 0)} ms`);
+    if (invalid)
+      say(
+        `INVALID RUN: ${invalid} errors, non-2xx or non-applied callbacks, or an orchestration run that did not complete`,
+      );
+    say(
+      `callback/bare throughput ratio: ${fixed(ratio, 2)}  p99 callback: ${fixed(half.p99, 0)} ms  p99 with slow downstream: ${fixed(halfSlow.p99, 0)} ms`,
+    );
     process.exitCode = invalid ? 1 : 0;
   } finally {
     await server?.stop();
@@ -270,7 +358,10 @@ async function main() {
   }
 }
 
-const loadText = () => loadavg().map((l) => l.toFixed(2)).join(" / ");
+const loadText = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(" / ");
 
 async function measure(options: {
   kind: Kind;
@@ -308,7 +399,10 @@ async function measure(options: {
   const dbCpuAfter = cpuProbe?.dbBackends ? processesCpuMs(await cpuProbe.dbBackends()) : null;
   const requests = Math.max(1, result.requests.total);
   return {
-    appCpuMs: appCpuBefore !== null && appCpuAfter !== null ? (appCpuAfter - appCpuBefore) / requests : null,
+    appCpuMs:
+      appCpuBefore !== null && appCpuAfter !== null
+        ? (appCpuAfter - appCpuBefore) / requests
+        : null,
     dbCpuMs: dbCpuBefore && dbCpuAfter ? cpuDeltaMs(dbCpuBefore, dbCpuAfter) / requests : null,
     kind: options.kind,
     label: options.label,
@@ -334,27 +428,41 @@ async function measureOrchestration(baseUrl: string, secrets: RunSecrets, standI
     const started = performance.now();
     const created = await adminFetch(baseUrl, secrets, "/api/v1/projects", {
       name: `orchestration ${run + 1}`,
-      scenes: Array.from({ length: sceneCount }, (_, i) => ({ prompt: `scene ${i + 1}`, duration: 5 })),
+      scenes: Array.from({ length: sceneCount }, (_, i) => ({
+        prompt: `scene ${i + 1}`,
+        duration: 5,
+      })),
       autostart: true,
     });
-    if (created.status !== 201) throw new Error(`creating the project failed: ${created.status} ${created.text.slice(0, 300)}`);
+    if (created.status !== 201)
+      throw new Error(
+        `creating the project failed: ${created.status} ${created.text.slice(0, 300)}`,
+      );
     const createdAt = performance.now();
     const deadline = Date.now() + 120_000;
     let completedAt: number | null = null;
     while (completedAt === null && Date.now() < deadline) {
-      const stitched = standIns.deliveries.find((d) => d.stage === "stitch-complete" && d.answer?.project_updated === true);
+      const stitched = standIns.deliveries.find(
+        (d) => d.stage === "stitch-complete" && d.answer?.project_updated === true,
+      );
       if (stitched?.answeredAt) completedAt = stitched.answeredAt;
       else await sleep(5);
     }
     const project = await adminFetch(baseUrl, secrets, `/api/v1/projects/${created.json?.id}`);
     if (completedAt === null || project.json?.status !== "completed") {
       failures++;
-      say(`orchestration run ${run + 1}: project ended ${String(project.json?.status)} — not completed`);
+      say(
+        `orchestration run ${run + 1}: project ended ${String(project.json?.status)} — not completed`,
+      );
       continue;
     }
     // The pipeline is strictly sequential: request k reaches the service, its callback is answered, then request k+1.
-    const accepted = standIns.submissions.filter((s) => s.taskId).sort((a, b) => a.receivedAt - b.receivedAt);
-    const answered = standIns.deliveries.filter((d) => d.answeredAt !== null).sort((a, b) => a.sentAt - b.sentAt);
+    const accepted = standIns.submissions
+      .filter((s) => s.taskId)
+      .sort((a, b) => a.receivedAt - b.receivedAt);
+    const answered = standIns.deliveries
+      .filter((d) => d.answeredAt !== null)
+      .sort((a, b) => a.sentAt - b.sentAt);
     const dispatch: number[] = [];
     const callback: number[] = [];
     let previous = createdAt;
@@ -366,7 +474,11 @@ async function measureOrchestration(baseUrl: string, secrets: RunSecrets, standI
         previous = delivery.answeredAt;
       }
     });
-    runs.push({ totalMs: completedAt - started, dispatchMs: mean(dispatch), callbackMs: mean(callback) });
+    runs.push({
+      totalMs: completedAt - started,
+      dispatchMs: mean(dispatch),
+      callbackMs: mean(callback),
+    });
     await sleep(200); // the notification goes out after the last callback
   }
   standIns.faults.callbacks = false;

@@ -6,7 +6,9 @@
 import { closeDb, getConnection, redact } from "@/lib/db/client";
 import { env } from "@/lib/env";
 
-const target = env.DATABASE_URL ? `PostgreSQL at ${redact(env.DATABASE_URL)}` : `PGlite in ${env.PGLITE_DATA_DIR}`;
+const target = env.DATABASE_URL
+  ? `PostgreSQL at ${redact(env.DATABASE_URL)}`
+  : `PGlite in ${env.PGLITE_DATA_DIR}`;
 getConnection()
   .then(async () => {
     console.log(`Migrations applied to ${target}`);

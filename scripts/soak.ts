@@ -2,7 +2,14 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import postgres from "postgres";
-import { type AppServer, type BuildMode, ensureBuild, freePort, sleep, startServer } from "./lib/app-server";
+import {
+  type AppServer,
+  type BuildMode,
+  ensureBuild,
+  freePort,
+  sleep,
+  startServer,
+} from "./lib/app-server";
 import { argsOf } from "./lib/args";
 import { createFreshPostgres, type FreshPostgres, openDb } from "./lib/database";
 import { table } from "./lib/report";
@@ -26,7 +33,11 @@ import { type StandIns, startStandIns } from "./lib/stand-ins";
 
 const args = argsOf();
 const appDir = path.resolve(args.string("app-dir", "FRAMECHAIN_APP_DIR", process.cwd()));
-const buildMode: BuildMode = args.flag("no-build") ? "never" : args.flag("rebuild") ? "always" : "auto";
+const buildMode: BuildMode = args.flag("no-build")
+  ? "never"
+  : args.flag("rebuild")
+    ? "always"
+    : "auto";
 const projectCount = args.number("projects", "SOAK_PROJECTS", 200);
 const scenesPerProject = args.number("scenes", "SOAK_SCENES", 5);
 const duplicateRate = args.number("duplicates", "SOAK_DUPLICATE_RATE", 0.3);
@@ -50,7 +61,9 @@ type JobRow = {
 async function main() {
   const adminUrl = process.env.DATABASE_URL;
   if (!adminUrl) {
-    console.error("npm run soak needs PostgreSQL: set DATABASE_URL (a fresh database is created next to it and dropped afterwards).");
+    console.error(
+      "npm run soak needs PostgreSQL: set DATABASE_URL (a fresh database is created next to it and dropped afterwards).",
+    );
     process.exit(2);
   }
   const startedAt = Date.now();
@@ -104,10 +117,15 @@ async function main() {
 
     // Without the in-process sweeper (instrumentation.ts), the authenticated cron tick does its job.
     const tickNeeded = !sweeperStartsItself(appDir);
-    if (tickNeeded) say("instrumentation.ts does not start the sweeper: calling GET /api/cron/tick every second instead");
+    if (tickNeeded)
+      say(
+        "instrumentation.ts does not start the sweeper: calling GET /api/cron/tick every second instead",
+      );
     const tickLoop = (async () => {
       while (ticking && tickNeeded) {
-        await fetch(`${server?.url}/api/cron/tick`, { headers: { authorization: `Bearer ${secrets.cronSecret}` } }).catch(() => {});
+        await fetch(`${server?.url}/api/cron/tick`, {
+          headers: { authorization: `Bearer ${secrets.cronSecret}` },
+        }).catch(() => {});
         await sleep(1000);
       }
     })();
@@ -124,11 +142,16 @@ async function main() {
         const created = await adminFetch(server!.url, secrets, "/api/v1/projects", {
           name: `soak ${n}`,
           start_image_url: "https://cdn.example.test/start.jpg",
-          scenes: Array.from({ length: scenesPerProject }, (_, i) => ({ prompt: `soak ${n} scene ${i + 1}`, duration: 4 })),
+          scenes: Array.from({ length: scenesPerProject }, (_, i) => ({
+            prompt: `soak ${n} scene ${i + 1}`,
+            duration: 4,
+          })),
           autostart: true,
         });
         if (created.status !== 201 || typeof created.json?.id !== "string") {
-          throw new Error(`creating project ${n} failed: ${created.status} ${created.text.slice(0, 300)}`);
+          throw new Error(
+            `creating project ${n} failed: ${created.status} ${created.text.slice(0, 300)}`,
+          );
         }
         projectIds.push(created.json.id);
       } finally {
@@ -152,14 +175,18 @@ async function main() {
     let settled = false;
     const totalScenes = projectCount * scenesPerProject;
     while (Date.now() < deadline && !creationFailed) {
-      const [progress] = await sql<{ completed: number; active_jobs: number; scenes_done: number }[]>`
+      const [progress] = await sql<
+        { completed: number; active_jobs: number; scenes_done: number }[]
+      >`
         select (select count(*)::int from projects where status = 'completed') as completed,
                (select count(*)::int from jobs where status in ('queued', 'running', 'waiting')) as active_jobs,
                (select count(*)::int from scenes where status = 'completed') as scenes_done`;
       const { completed, active_jobs, scenes_done } = progress!;
       if (Date.now() - lastReport > 5000) {
         lastReport = Date.now();
-        say(`  ${secondsSince(startedAt)} s: ${completed}/${projectCount} projects, ${scenes_done}/${totalScenes} scenes completed, ${active_jobs} jobs active, ${standIns.pendingDeliveries} callbacks pending`);
+        say(
+          `  ${secondsSince(startedAt)} s: ${completed}/${projectCount} projects, ${scenes_done}/${totalScenes} scenes completed, ${active_jobs} jobs active, ${standIns.pendingDeliveries} callbacks pending`,
+        );
       }
       if (killOnce && killedAt === null && scenes_done >= totalScenes / 2) {
         let reopen = () => {};
@@ -169,14 +196,21 @@ async function main() {
         while (creating > 0) await sleep(10);
         killedAt = Date.now();
         await server.kill();
-        say(`  ${secondsSince(startedAt)} s: SIGKILL to the server's process group at ${scenes_done}/${totalScenes} scenes completed (${active_jobs} jobs active, ${standIns.pendingDeliveries} callbacks pending)`);
+        say(
+          `  ${secondsSince(startedAt)} s: SIGKILL to the server's process group at ${scenes_done}/${totalScenes} scenes completed (${active_jobs} jobs active, ${standIns.pendingDeliveries} callbacks pending)`,
+        );
         await sleep(500);
         server = await start();
         restartedAt = Date.now();
         reopen();
         say(`  ${secondsSince(startedAt)} s: restarted`);
       }
-      if (projectIds.length === projectCount && completed === projectCount && active_jobs === 0 && standIns.pendingDeliveries === 0) {
+      if (
+        projectIds.length === projectCount &&
+        completed === projectCount &&
+        active_jobs === 0 &&
+        standIns.pendingDeliveries === 0
+      ) {
         settled = true;
         break;
       }
@@ -184,7 +218,11 @@ async function main() {
     }
     if (creationFailed) throw creationFailed;
     const elapsed = secondsSince(startedAt);
-    say(settled ? `settled after ${elapsed} s` : `time limit reached after ${elapsed} s: auditing what is there`);
+    say(
+      settled
+        ? `settled after ${elapsed} s`
+        : `time limit reached after ${elapsed} s: auditing what is there`,
+    );
     ticking = false;
     await tickLoop;
 
@@ -227,10 +265,32 @@ async function auditRun(sql: postgres.Sql, standIns: StandIns, projectIds: strin
 
   const projects = await sql<{ id: string; status: string; final_video_url: string | null }[]>`
     select id, status, final_video_url from projects`;
-  const scenes = await sql<{ id: string; project_id: string; number: number; status: string; video_url: string | null; last_frame_url: string | null; start_image_url: string | null }[]>`
+  const scenes = await sql<
+    {
+      id: string;
+      project_id: string;
+      number: number;
+      status: string;
+      video_url: string | null;
+      last_frame_url: string | null;
+      start_image_url: string | null;
+    }[]
+  >`
     select id, project_id, number, status, video_url, last_frame_url, start_image_url from scenes order by project_id, number`;
-  const jobs = await sql<JobRow[]>`select id, kind, project_id, scene_id, attempt, status, created_at from jobs`;
-  const events = await sql<{ id: number; source: string; job_id: string | null; status: string | null; outcome: string; http_status: number; applied_at: Date | null }[]>`
+  const jobs = await sql<
+    JobRow[]
+  >`select id, kind, project_id, scene_id, attempt, status, created_at from jobs`;
+  const events = await sql<
+    {
+      id: number;
+      source: string;
+      job_id: string | null;
+      status: string | null;
+      outcome: string;
+      http_status: number;
+      applied_at: Date | null;
+    }[]
+  >`
     select id, source, job_id, status, outcome, http_status, applied_at from webhook_events order by id`;
 
   // Every project completed, with its final video.
@@ -238,7 +298,9 @@ async function auditRun(sql: postgres.Sql, standIns: StandIns, projectIds: strin
     const project = projects.find((p) => p.id === id);
     if (project?.status !== "completed" || !project.final_video_url) {
       lost++;
-      problems.push(`project ${id} ended ${project?.status ?? "missing"}${project?.final_video_url ? "" : " without a final video"}`);
+      problems.push(
+        `project ${id} ended ${project?.status ?? "missing"}${project?.final_video_url ? "" : " without a final video"}`,
+      );
     }
   }
   for (const scene of scenes) {
@@ -247,20 +309,25 @@ async function auditRun(sql: postgres.Sql, standIns: StandIns, projectIds: strin
     }
   }
   for (const job of jobs) {
-    if (["queued", "running", "waiting"].includes(job.status)) problems.push(`job ${job.id} (${job.kind}) left ${job.status}`);
+    if (["queued", "running", "waiting"].includes(job.status))
+      problems.push(`job ${job.id} (${job.kind}) left ${job.status}`);
   }
 
   // Accepted submissions: distinct Idempotency-Keys that got a task id (or a 2xx, for notify), per job.
   const jobById = new Map(jobs.map((j) => [j.id, j]));
   const acceptedKeys = new Map<string, Set<string>>(); // attempt key → idempotency keys
   const attemptOf = (job: JobRow) =>
-    job.kind === "stitch" || job.kind === "notify" ? `${job.kind}:${job.project_id}` : `${job.kind}:${job.scene_id}:a${job.attempt}`;
+    job.kind === "stitch" || job.kind === "notify"
+      ? `${job.kind}:${job.project_id}`
+      : `${job.kind}:${job.scene_id}:a${job.attempt}`;
   for (const submission of standIns.submissions) {
     if (submission.status !== 200) continue;
     const job = jobById.get(submission.idempotencyKey);
     if (!job) {
       doubled++;
-      problems.push(`the ${submission.service} service accepted a request with an unknown Idempotency-Key ${submission.idempotencyKey}`);
+      problems.push(
+        `the ${submission.service} service accepted a request with an unknown Idempotency-Key ${submission.idempotencyKey}`,
+      );
       continue;
     }
     const key = attemptOf(job);
@@ -273,7 +340,9 @@ async function auditRun(sql: postgres.Sql, standIns: StandIns, projectIds: strin
     const keys = acceptedKeys.get(attemptOf(job));
     if (!keys || keys.size === 0) {
       lost++;
-      problems.push(`${attemptOf(job)}: the service never accepted its request (job ${job.id} ${job.status})`);
+      problems.push(
+        `${attemptOf(job)}: the service never accepted its request (job ${job.id} ${job.status})`,
+      );
     }
   }
   for (const [attempt, keys] of acceptedKeys) {
@@ -308,12 +377,22 @@ async function auditRun(sql: postgres.Sql, standIns: StandIns, projectIds: strin
   // stitch after the last scene; scene k+1 starts from scene k's last frame.
   const appliedAt = new Map<string, Date>();
   for (const event of events) {
-    if (event.outcome === "applied" && event.status === "completed" && event.job_id && event.applied_at) {
+    if (
+      event.outcome === "applied" &&
+      event.status === "completed" &&
+      event.job_id &&
+      event.applied_at
+    ) {
       appliedAt.set(event.job_id, event.applied_at);
     }
   }
   const succeeded = (kind: string, sceneOrProject: string) =>
-    jobs.find((j) => j.kind === kind && j.status === "succeeded" && (j.scene_id ?? j.project_id) === sceneOrProject);
+    jobs.find(
+      (j) =>
+        j.kind === kind &&
+        j.status === "succeeded" &&
+        (j.scene_id ?? j.project_id) === sceneOrProject,
+    );
   let backwards = 0;
   const order = (label: string, earlier: Date | undefined, later: Date | undefined) => {
     if (earlier && later && earlier.getTime() > later.getTime()) {
@@ -330,52 +409,98 @@ async function auditRun(sql: postgres.Sql, standIns: StandIns, projectIds: strin
       const frame = succeeded("extract_last_frame", scene.id);
       const videoAt = video && appliedAt.get(video.id);
       const frameAt = frame && appliedAt.get(frame.id);
-      order(`scene ${scene.id}: video applied before scene ${scene.number - 1} completed`, previousDone, videoAt);
+      order(
+        `scene ${scene.id}: video applied before scene ${scene.number - 1} completed`,
+        previousDone,
+        videoAt,
+      );
       order(`scene ${scene.id}: last frame applied before its video`, videoAt, frameAt);
       if (scene.number > 1 && scene.start_image_url !== previousFrame) {
         backwards++;
-        problems.push(`scene ${scene.id}: started from ${scene.start_image_url}, not scene ${scene.number - 1}'s last frame ${previousFrame}`);
+        problems.push(
+          `scene ${scene.id}: started from ${scene.start_image_url}, not scene ${scene.number - 1}'s last frame ${previousFrame}`,
+        );
       }
       previousDone = frameAt;
       previousFrame = scene.last_frame_url;
     }
     const stitch = succeeded("stitch", projectId);
-    order(`project ${projectId}: stitch applied before its last scene completed`, previousDone, stitch && appliedAt.get(stitch.id));
-    const stitchRequest = standIns.submissions.find((s) => s.service === "stitch" && s.status === 200 && s.idempotencyKey === stitch?.id);
+    order(
+      `project ${projectId}: stitch applied before its last scene completed`,
+      previousDone,
+      stitch && appliedAt.get(stitch.id),
+    );
+    const stitchRequest = standIns.submissions.find(
+      (s) => s.service === "stitch" && s.status === 200 && s.idempotencyKey === stitch?.id,
+    );
     const expectedUrls = JSON.stringify(projectScenes.map((s) => s.video_url));
     if (stitch && JSON.stringify(stitchRequest?.body.video_urls) !== expectedUrls) {
       backwards++;
-      problems.push(`project ${projectId}: stitch asked for ${JSON.stringify(stitchRequest?.body.video_urls)}, scenes hold ${expectedUrls}`);
+      problems.push(
+        `project ${projectId}: stitch asked for ${JSON.stringify(stitchRequest?.body.video_urls)}, scenes hold ${expectedUrls}`,
+      );
     }
   }
   // Every applied event moved its job forward once; a refused (4xx) answer to a real callback is a bug.
   const refused = standIns.deliveries.filter((d) => d.status !== null && d.status >= 400);
-  for (const d of refused.slice(0, 10)) problems.push(`${d.stage} callback for ${d.taskId} refused ${d.status}: ${JSON.stringify(d.answer)}`);
+  for (const d of refused.slice(0, 10))
+    problems.push(
+      `${d.stage} callback for ${d.taskId} refused ${d.status}: ${JSON.stringify(d.answer)}`,
+    );
   if (refused.length > 10) problems.push(`… ${refused.length} callbacks refused in all`);
   const undelivered = standIns.deliveries.filter((d) => d.status === null);
-  if (undelivered.length) problems.push(`${undelivered.length} callbacks never got through before the time limit`);
+  if (undelivered.length)
+    problems.push(`${undelivered.length} callbacks never got through before the time limit`);
 
   const count = <T>(items: T[], test: (item: T) => boolean) => items.filter(test).length;
   const deliveries = standIns.deliveries;
   const submissions = standIns.submissions;
   const figures: (string | number)[][] = [
-    ["projects completed", `${count(projects, (p) => p.status === "completed")}/${projectIds.length}`],
+    [
+      "projects completed",
+      `${count(projects, (p) => p.status === "completed")}/${projectIds.length}`,
+    ],
     ["scenes completed", `${count(scenes, (s) => s.status === "completed")}/${scenes.length}`],
-    ["jobs (video / last frame / stitch / notify)", ["generate_video", "extract_last_frame", "stitch", "notify"].map((k) => count(jobs, (j) => j.kind === k)).join(" / ")],
+    [
+      "jobs (video / last frame / stitch / notify)",
+      ["generate_video", "extract_last_frame", "stitch", "notify"]
+        .map((k) => count(jobs, (j) => j.kind === k))
+        .join(" / "),
+    ],
     ["stage attempts beyond the first", count(jobs, (j) => j.attempt > 1)],
     ["requests to the services", submissions.length],
     ["  answered 503 (injected)", count(submissions, (s) => s.status === 503)],
-    ["  accepted (distinct Idempotency-Keys)", new Set(submissions.filter((s) => s.status === 200).map((s) => s.idempotencyKey)).size],
-    ["  re-sent with a known key", count(submissions, (s) => s.status === 200) - new Set(submissions.filter((s) => s.status === 200).map((s) => s.idempotencyKey)).size],
+    [
+      "  accepted (distinct Idempotency-Keys)",
+      new Set(submissions.filter((s) => s.status === 200).map((s) => s.idempotencyKey)).size,
+    ],
+    [
+      "  re-sent with a known key",
+      count(submissions, (s) => s.status === 200) -
+        new Set(submissions.filter((s) => s.status === 200).map((s) => s.idempotencyKey)).size,
+    ],
     ["callbacks delivered", deliveries.length],
     ["  duplicates", count(deliveries, (d) => d.duplicate)],
     ["  before the submission was answered", count(deliveries, (d) => d.early)],
     ["  needing a retry (server down)", count(deliveries, (d) => d.attempts > 1)],
-    ["answers: applied", count(deliveries, (d) => d.status === 200 && d.answer?.received === true && !d.answer.duplicate && !d.answer.ignored)],
+    [
+      "answers: applied",
+      count(
+        deliveries,
+        (d) =>
+          d.status === 200 &&
+          d.answer?.received === true &&
+          !d.answer.duplicate &&
+          !d.answer.ignored,
+      ),
+    ],
     ["answers: duplicate", count(deliveries, (d) => d.answer?.duplicate === true)],
     ["answers: ignored (stale)", count(deliveries, (d) => typeof d.answer?.ignored === "string")],
     ["answers: parked (202)", count(deliveries, (d) => d.status === 202)],
-    ["webhook_events by outcome", [...groupBy(events, (e) => e.outcome)].map(([k, v]) => `${k} ${v.length}`).join(", ")],
+    [
+      "webhook_events by outcome",
+      [...groupBy(events, (e) => e.outcome)].map(([k, v]) => `${k} ${v.length}`).join(", "),
+    ],
     ["statuses moved backwards", backwards],
   ];
   return { lost, doubled, problems, figures };

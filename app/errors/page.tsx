@@ -18,7 +18,11 @@ const filters = z.object({
   severity: z.enum(ERROR_SEVERITIES).optional().catch(undefined),
   project_id: z.string().trim().min(1).max(100).optional().catch(undefined),
   include_dismissed: z.literal("1").optional().catch(undefined),
-  cursor: z.string().regex(/^\d{1,15}$/).optional().catch(undefined),
+  cursor: z
+    .string()
+    .regex(/^\d{1,15}$/)
+    .optional()
+    .catch(undefined),
 });
 type Filters = z.infer<typeof filters>;
 
@@ -33,7 +37,9 @@ type Props = { searchParams: Promise<Record<string, string | string[] | undefine
 
 export default async function ErrorsPage({ searchParams }: Props) {
   const raw = await searchParams;
-  const f = filters.parse(Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, Array.isArray(v) ? v[0] : v])));
+  const f = filters.parse(
+    Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, Array.isArray(v) ? v[0] : v])),
+  );
   const [page, stats] = await Promise.all([
     listErrors({
       type: f.type,
@@ -58,18 +64,33 @@ export default async function ErrorsPage({ searchParams }: Props) {
         <Stat label="All time" value={stats.all_time.total} />
       </dl>
 
-      <form method="get" className="flex flex-wrap items-end gap-3 rounded border border-slate-200 bg-white p-3 dark:border-slate-800 dark:bg-slate-900">
+      <form
+        method="get"
+        className="flex flex-wrap items-end gap-3 rounded border border-slate-200 bg-white p-3 dark:border-slate-800 dark:bg-slate-900"
+      >
         <Select name="type" label="Type" value={f.type} options={ERROR_TYPES} />
         <Select name="severity" label="Severity" value={f.severity} options={ERROR_SEVERITIES} />
         <label className="text-sm">
           <span className="mb-1 block font-medium">Project id</span>
-          <input name="project_id" defaultValue={f.project_id} className="w-48 rounded border border-slate-300 bg-white px-2 py-1 dark:border-slate-700 dark:bg-slate-900" />
+          <input
+            name="project_id"
+            defaultValue={f.project_id}
+            className="w-48 rounded border border-slate-300 bg-white px-2 py-1 dark:border-slate-700 dark:bg-slate-900"
+          />
         </label>
         <label className="flex items-center gap-2 text-sm">
-          <input type="checkbox" name="include_dismissed" value="1" defaultChecked={f.include_dismissed === "1"} />
+          <input
+            type="checkbox"
+            name="include_dismissed"
+            value="1"
+            defaultChecked={f.include_dismissed === "1"}
+          />
           Show dismissed
         </label>
-        <button type="submit" className="rounded bg-slate-800 px-3 py-1.5 text-sm text-white hover:bg-slate-700 dark:bg-slate-200 dark:text-slate-900">
+        <button
+          type="submit"
+          className="rounded bg-slate-800 px-3 py-1.5 text-sm text-white hover:bg-slate-700 dark:bg-slate-200 dark:text-slate-900"
+        >
           Filter
         </button>
         <Link href="/errors" className="text-sm underline">
@@ -106,14 +127,19 @@ export default async function ErrorsPage({ searchParams }: Props) {
 function ErrorRow({ entry }: { entry: ErrorView }) {
   const context = Object.entries(entry.context ?? {});
   return (
-    <li className={`flex flex-col gap-2 p-3 sm:flex-row sm:items-start ${entry.dismissed_at ? "opacity-60" : ""}`}>
+    <li
+      className={`flex flex-col gap-2 p-3 sm:flex-row sm:items-start ${entry.dismissed_at ? "opacity-60" : ""}`}
+    >
       <div className="min-w-0 flex-1 space-y-1">
         <div className="flex flex-wrap items-center gap-2 text-sm">
           <Badge look={SEVERITY_LOOK[entry.severity]} />
           <span className="font-mono text-xs">{entry.type}</span>
           <RelativeTime iso={entry.created_at} className="text-slate-500 dark:text-slate-400" />
           {entry.project_id && (
-            <Link href={`/projects/${encodeURIComponent(entry.project_id)}`} className="font-mono text-xs underline">
+            <Link
+              href={`/projects/${encodeURIComponent(entry.project_id)}`}
+              className="font-mono text-xs underline"
+            >
               {entry.project_id}
             </Link>
           )}
@@ -126,7 +152,9 @@ function ErrorRow({ entry }: { entry: ErrorView }) {
               {context.map(([key, value]) => (
                 <div key={key} className="contents">
                   <dt className="text-slate-500 dark:text-slate-400">{key}</dt>
-                  <dd className="break-all">{typeof value === "string" ? value : JSON.stringify(value)}</dd>
+                  <dd className="break-all">
+                    {typeof value === "string" ? value : JSON.stringify(value)}
+                  </dd>
                 </div>
               ))}
             </dl>
@@ -162,11 +190,25 @@ function Stat({ label, value }: { label: string; value: number }) {
   );
 }
 
-function Select({ name, label, value, options }: { name: string; label: string; value?: string; options: readonly string[] }) {
+function Select({
+  name,
+  label,
+  value,
+  options,
+}: {
+  name: string;
+  label: string;
+  value?: string;
+  options: readonly string[];
+}) {
   return (
     <label className="text-sm">
       <span className="mb-1 block font-medium">{label}</span>
-      <select name={name} defaultValue={value ?? ""} className="rounded border border-slate-300 bg-white px-2 py-1 dark:border-slate-700 dark:bg-slate-900">
+      <select
+        name={name}
+        defaultValue={value ?? ""}
+        className="rounded border border-slate-300 bg-white px-2 py-1 dark:border-slate-700 dark:bg-slate-900"
+      >
         <option value="">Any</option>
         {options.map((o) => (
           <option key={o} value={o}>
@@ -180,7 +222,8 @@ function Select({ name, label, value, options }: { name: string; label: string; 
 
 function hrefWith(current: Filters, change: Partial<Filters>): string {
   const params = new URLSearchParams();
-  for (const [key, value] of Object.entries({ ...current, ...change })) if (value) params.set(key, value);
+  for (const [key, value] of Object.entries({ ...current, ...change }))
+    if (value) params.set(key, value);
   const query = params.toString();
   return query ? `/errors?${query}` : "/errors";
 }

@@ -2,7 +2,13 @@
 
 import { cookies } from "next/headers";
 import { redirect } from "next/navigation";
-import { createSessionValue, SESSION_COOKIE, safeNextPath, sessionCookieOptions, tokenMatches } from "@/lib/auth/session";
+import {
+  createSessionValue,
+  SESSION_COOKIE,
+  safeNextPath,
+  sessionCookieOptions,
+  tokenMatches,
+} from "@/lib/auth/session";
 import { env, isProduction } from "@/lib/env";
 import { log } from "@/lib/observability/log";
 

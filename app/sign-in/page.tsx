@@ -13,7 +13,9 @@ export default async function SignInPage({ searchParams }: Props) {
   const params = await searchParams;
   const next = safeNextPath(params.next);
   const token = env.ADMIN_TOKEN;
-  const signedIn = token ? isValidSession((await cookies()).get(SESSION_COOKIE)?.value, token) : false;
+  const signedIn = token
+    ? isValidSession((await cookies()).get(SESSION_COOKIE)?.value, token)
+    : false;
 
   return (
     <section className="mx-auto max-w-sm">
@@ -27,14 +29,20 @@ export default async function SignInPage({ searchParams }: Props) {
       ) : signedIn ? (
         <form action={signOut} className="space-y-3">
           <p>You are signed in.</p>
-          <button type="submit" className="rounded bg-slate-800 px-4 py-2 text-white hover:bg-slate-700 dark:bg-slate-200 dark:text-slate-900">
+          <button
+            type="submit"
+            className="rounded bg-slate-800 px-4 py-2 text-white hover:bg-slate-700 dark:bg-slate-200 dark:text-slate-900"
+          >
             Sign out
           </button>
         </form>
       ) : (
         <form action={signIn} className="space-y-3">
           {params.error === "invalid" && (
-            <p role="alert" className="rounded border border-red-300 bg-red-50 p-2 text-sm text-red-800 dark:border-red-800 dark:bg-red-950 dark:text-red-200">
+            <p
+              role="alert"
+              className="rounded border border-red-300 bg-red-50 p-2 text-sm text-red-800 dark:border-red-800 dark:bg-red-950 dark:text-red-200"
+            >
               That token is not valid.
             </p>
           )}
@@ -50,7 +58,10 @@ export default async function SignInPage({ searchParams }: Props) {
               className="w-full rounded border border-slate-300 bg-white px-3 py-2 dark:border-slate-700 dark:bg-slate-900"
             />
           </label>
-          <button type="submit" className="rounded bg-slate-800 px-4 py-2 text-white hover:bg-slate-700 dark:bg-slate-200 dark:text-slate-900">
+          <button
+            type="submit"
+            className="rounded bg-slate-800 px-4 py-2 text-white hover:bg-slate-700 dark:bg-slate-200 dark:text-slate-900"
+          >
             Sign in
           </button>
         </form>

@@ -63,7 +63,9 @@ export function checkAccess(request: NextRequest, config: AccessConfig): NextRes
   }
   if (!isValidSession(request.cookies.get(SESSION_COOKIE)?.value, config.adminToken)) {
     return api || !(request.method === "GET" || request.method === "HEAD")
-      ? unauthorized("Authentication required: send Authorization: Bearer <ADMIN_TOKEN>, or sign in at /sign-in")
+      ? unauthorized(
+          "Authentication required: send Authorization: Bearer <ADMIN_TOKEN>, or sign in at /sign-in",
+        )
       : toSignIn(request);
   }
   if (mutating && !sameOrigin(request, config.appUrl)) return crossSite();
@@ -103,7 +105,10 @@ function sameOrigin(request: NextRequest, appUrl: string | undefined): boolean {
 function unauthorized(message: string): NextResponse {
   return NextResponse.json(
     { error: message },
-    { status: 401, headers: { "WWW-Authenticate": 'Bearer realm="framechain"', "Cache-Control": "no-store" } },
+    {
+      status: 401,
+      headers: { "WWW-Authenticate": 'Bearer realm="framechain"', "Cache-Control": "no-store" },
+    },
   );
 }
 

@@ -25,7 +25,11 @@ export function createSessionValue(token: string, now = Date.now()): string {
   return `${VERSION}.${expiresAt}.${signature(token, expiresAt).toString("hex")}`;
 }
 
-export function isValidSession(value: string | undefined, token: string, now = Date.now()): boolean {
+export function isValidSession(
+  value: string | undefined,
+  token: string,
+  now = Date.now(),
+): boolean {
   if (!value) return false;
   const match = /^v1\.(\d{1,12})\.([0-9a-f]{64})$/.exec(value);
   if (!match) return false;
@@ -46,7 +50,12 @@ export function sessionCookieOptions(production: boolean) {
 
 /** Where to go after signing in: a path on this site only (no `//host` or `/\host` tricks). */
 export function safeNextPath(next: unknown): string {
-  if (typeof next !== "string" || !next.startsWith("/") || next.startsWith("//") || next.startsWith("/\\")) {
+  if (
+    typeof next !== "string" ||
+    !next.startsWith("/") ||
+    next.startsWith("//") ||
+    next.startsWith("/\\")
+  ) {
     return "/projects";
   }
   if (/[\r\n\t]/.test(next) || next.startsWith("/sign-in")) return "/projects";

@@ -35,9 +35,12 @@ async function connectPostgres(url: string): Promise<Connection> {
     await migrator`select pg_advisory_lock(${MIGRATION_LOCK_ID})`;
     await migrate(drizzle(migrator), { migrationsFolder: MIGRATIONS_FOLDER });
   } catch (error) {
-    throw new Error(`Cannot prepare the PostgreSQL database at DATABASE_URL (${redact(url)}): ${describe(error)}`, {
-      cause: error,
-    });
+    throw new Error(
+      `Cannot prepare the PostgreSQL database at DATABASE_URL (${redact(url)}): ${describe(error)}`,
+      {
+        cause: error,
+      },
+    );
   } finally {
     await migrator.end({ timeout: 1 });
   }

@@ -51,7 +51,11 @@ export const JOB_STATUSES = [
 ] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
 
-export const WEBHOOK_SOURCES = ["video-complete", "last-frame-complete", "stitch-complete"] as const;
+export const WEBHOOK_SOURCES = [
+  "video-complete",
+  "last-frame-complete",
+  "stitch-complete",
+] as const;
 export type WebhookSource = (typeof WEBHOOK_SOURCES)[number];
 
 /** applied | duplicate | ignored | parked (task not known yet) | rejected (400/401/409/...) */
@@ -84,7 +88,10 @@ export const projects = pgTable(
     completedAt: timestamp("completed_at", { withTimezone: true, mode: "date" }),
     ...timestamps,
   },
-  (t) => [index("projects_created_at_idx").on(t.createdAt.desc(), t.id.desc()), index("projects_status_idx").on(t.status)],
+  (t) => [
+    index("projects_created_at_idx").on(t.createdAt.desc(), t.id.desc()),
+    index("projects_status_idx").on(t.status),
+  ],
 );
 
 export const scenes = pgTable(
@@ -162,14 +169,14 @@ export const webhookEvents = pgTable(
     reason: text("reason"),
     httpStatus: integer("http_status").notNull(),
     payload: jsonb("payload"),
-    receivedAt: timestamp("received_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+    receivedAt: timestamp("received_at", { withTimezone: true, mode: "date" })
+      .notNull()
+      .defaultNow(),
     appliedAt: timestamp("applied_at", { withTimezone: true, mode: "date" }),
   },
   (t) => [
     uniqueIndex("webhook_events_dedup_uq").on(t.source, t.dedupKey),
-    index("webhook_events_parked_idx")
-      .on(t.source, t.taskId)
-      .where(sql`${t.outcome} = 'parked'`),
+    index("webhook_events_parked_idx").on(t.source, t.taskId).where(sql`${t.outcome} = 'parked'`),
     index("webhook_events_project_idx").on(t.projectId, t.id.desc()),
     index("webhook_events_received_idx").on(t.id.desc()),
   ],

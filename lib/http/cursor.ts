@@ -8,7 +8,8 @@ export function decodeCursor(cursor: string | null | undefined): { at: Date; id:
   try {
     const [at, id] = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
     const date = new Date(at);
-    if (Number.isNaN(date.getTime()) || (typeof id !== "string" && typeof id !== "number")) return null;
+    if (Number.isNaN(date.getTime()) || (typeof id !== "string" && typeof id !== "number"))
+      return null;
     return { at: date, id: String(id) };
   } catch {
     return null;

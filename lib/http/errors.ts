@@ -44,12 +44,26 @@ export function badRequest(error: ZodError | string): AppError {
 
 /** True for errors that mean "the database cannot be reached" rather than a bug. */
 export function isDatabaseUnavailable(error: unknown): boolean {
-  for (let e: unknown = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+  for (
+    let e: unknown = error, depth = 0;
+    e && depth < 5;
+    e = (e as { cause?: unknown }).cause, depth++
+  ) {
     const code = (e as { code?: string }).code;
-    if (code && /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|CONNECT_TIMEOUT|CONNECTION_\w+|57P0[1-3]|53300|08\d{3})$/.test(code))
+    if (
+      code &&
+      /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|CONNECT_TIMEOUT|CONNECTION_\w+|57P0[1-3]|53300|08\d{3})$/.test(
+        code,
+      )
+    )
       return true;
     const message = (e as Error).message ?? "";
-    if (/Cannot prepare the PostgreSQL database|connect ECONNREFUSED|Connection terminated/.test(message)) return true;
+    if (
+      /Cannot prepare the PostgreSQL database|connect ECONNREFUSED|Connection terminated/.test(
+        message,
+      )
+    )
+      return true;
   }
   return false;
 }
@@ -61,20 +75,28 @@ export function errorResponse(error: unknown): NextResponse {
   }
   if (error instanceof ZodError) return errorResponse(badRequest(error));
   if (isDatabaseUnavailable(error)) {
-    return NextResponse.json({ error: "Database unavailable, retry later" }, { status: 503, headers: { "Retry-After": "5" } });
+    return NextResponse.json(
+      { error: "Database unavailable, retry later" },
+      { status: 503, headers: { "Retry-After": "5" } },
+    );
   }
   console.error("[framechain] unexpected error", error);
   return NextResponse.json({ error: "Internal error" }, { status: 500 });
 }
 
 /** Reads a JSON body and validates it; 400 with the schema's issues otherwise. */
-export async function readJson<T extends z.ZodType>(request: Request, schema: T): Promise<z.output<T>> {
+export async function readJson<T extends z.ZodType>(
+  request: Request,
+  schema: T,
+): Promise<z.output<T>> {
   let body: unknown;
   try {
     const text = await request.text();
     body = text.trim() === "" ? {} : JSON.parse(text);
   } catch {
-    throw new AppError("bad_request", "Body is not valid JSON", { issues: [{ path: "", message: "invalid JSON" }] });
+    throw new AppError("bad_request", "Body is not valid JSON", {
+      issues: [{ path: "", message: "invalid JSON" }],
+    });
   }
   const parsed = schema.safeParse(body);
   if (!parsed.success) throw badRequest(parsed.error);

@@ -68,11 +68,27 @@ async function deliver(job: Job): Promise<void> {
   if (result.ok) {
     if (job.kind === "notify") return finishNotify(job, `delivered (${result.status})`);
     const taskId = taskIdFrom(result.json);
-    if (!taskId) return failJob(job, `${built.request.service} service accepted the request but returned no task_id`, { final: true });
-    return recordSubmission(job, taskId, { status: result.status, task_id: taskId, answer: result.json?.status ?? null });
+    if (!taskId)
+      return failJob(
+        job,
+        `${built.request.service} service accepted the request but returned no task_id`,
+        { final: true },
+      );
+    return recordSubmission(job, taskId, {
+      status: result.status,
+      task_id: taskId,
+      answer: result.json?.status ?? null,
+    });
   }
   if (result.retryable && job.deliveries <= env.SERVICE_MAX_RETRIES) {
-    return rescheduleJob(job, result.error, backoffMs(job.deliveries, { baseMs: env.SERVICE_RETRY_BASE_MS, retryAfterMs: result.retryAfterMs }));
+    return rescheduleJob(
+      job,
+      result.error,
+      backoffMs(job.deliveries, {
+        baseMs: env.SERVICE_RETRY_BASE_MS,
+        retryAfterMs: result.retryAfterMs,
+      }),
+    );
   }
   return failJob(job, result.error, { final: true, httpStatus: result.status });
 }
@@ -81,9 +97,20 @@ async function rescheduleJob(job: Job, error: string, delayMs: number) {
   const db = await getDb();
   await db
     .update(jobs)
-    .set({ status: "queued", runAt: new Date(Date.now() + delayMs), lastError: error, updatedAt: new Date() })
+    .set({
+      status: "queued",
+      runAt: new Date(Date.now() + delayMs),
+      lastError: error,
+      updatedAt: new Date(),
+    })
     .where(and(eq(jobs.id, job.id), eq(jobs.status, "running")));
-  log("info", "job.retry_scheduled", { job_id: job.id, kind: job.kind, delivery: job.deliveries, delay_ms: delayMs, error });
+  log("info", "job.retry_scheduled", {
+    job_id: job.id,
+    kind: job.kind,
+    delivery: job.deliveries,
+    delay_ms: delayMs,
+    error,
+  });
   // The sweep would find it too; a timer just keeps short backoffs short.
   setTimeout(scheduleDispatch, delayMs + 5).unref?.();
 }
@@ -92,7 +119,11 @@ async function rescheduleJob(job: Job, error: string, delayMs: number) {
  * The service accepted the job: remember its task id, start the callback deadline, and
  * apply any callback for that task that arrived before this record (it was parked).
  */
-export async function recordSubmission(job: Job, taskId: string, response: Record<string, unknown>) {
+export async function recordSubmission(
+  job: Job,
+  taskId: string,
+  response: Record<string, unknown>,
+) {
   const db = await getDb();
   const stage = stageOfJobKind(job.kind);
   const queued = await db.transaction(async (tx) => {
@@ -101,7 +132,14 @@ export async function recordSubmission(job: Job, taskId: string, response: Recor
     const deadline = new Date(Date.now() + env.STAGE_TIMEOUT_SECONDS * 1000);
     const moved = await tx
       .update(jobs)
-      .set({ status: "waiting", externalTaskId: taskId, deadlineAt: deadline, response, lastError: null, updatedAt: new Date() })
+      .set({
+        status: "waiting",
+        externalTaskId: taskId,
+        deadlineAt: deadline,
+        response,
+        lastError: null,
+        updatedAt: new Date(),
+      })
       .where(and(eq(jobs.id, job.id), eq(jobs.status, "running")))
       .returning({ id: jobs.id });
     if (moved.length === 0) {
@@ -125,7 +163,13 @@ export async function applyParkedCallbacks(tx: Tx, job: Job, taskId: string): Pr
   const parked = await tx
     .select()
     .from(webhookEvents)
-    .where(and(eq(webhookEvents.source, stage), eq(webhookEvents.taskId, taskId), eq(webhookEvents.outcome, "parked")))
+    .where(
+      and(
+        eq(webhookEvents.source, stage),
+        eq(webhookEvents.taskId, taskId),
+        eq(webhookEvents.outcome, "parked"),
+      ),
+    )
     .orderBy(asc(webhookEvents.id))
     .for("update");
   const queued: string[] = [];
@@ -138,7 +182,8 @@ export async function applyParkedCallbacks(tx: Tx, job: Job, taskId: string): Pr
       .update(webhookEvents)
       .set({
         outcome: result.outcome,
-        reason: result.outcome === "ignored" ? result.reason : "applied after its task was recorded",
+        reason:
+          result.outcome === "ignored" ? result.reason : "applied after its task was recorded",
         jobId: job.id,
         projectId: job.projectId,
         sceneId: job.sceneId,
@@ -177,8 +222,12 @@ export async function failJob(
   const queued = await db.transaction(async (tx) => {
     const state = await loadState(tx, job.projectId, job.id);
     if (!state?.job || state.job.status !== (context.expect ?? "running")) return [];
-    const { decision, queuedJobIds } = await decideAndApply(tx, state, { type: "stage_failed", error });
-    if (decision.outcome === "applied") log("warn", "stage.failed", { job_id: job.id, kind: job.kind, result: decision.log });
+    const { decision, queuedJobIds } = await decideAndApply(tx, state, {
+      type: "stage_failed",
+      error,
+    });
+    if (decision.outcome === "applied")
+      log("warn", "stage.failed", { job_id: job.id, kind: job.kind, result: decision.log });
     return queuedJobIds;
   });
   await recordError({
@@ -186,7 +235,13 @@ export async function failJob(
     severity: "error",
     message: error,
     projectId: job.projectId,
-    context: { job_id: job.id, kind: job.kind, scene_id: job.sceneId, attempt: job.attempt, http_status: context.httpStatus ?? null },
+    context: {
+      job_id: job.id,
+      kind: job.kind,
+      scene_id: job.sceneId,
+      attempt: job.attempt,
+      http_status: context.httpStatus ?? null,
+    },
   });
   if (queued.length) scheduleDispatch();
 }
@@ -197,7 +252,12 @@ async function finishNotify(job: Job, note: string) {
     .update(jobs)
     .set({ status: "succeeded", response: { note }, updatedAt: new Date() })
     .where(and(eq(jobs.id, job.id), eq(jobs.status, "running")));
-  log("info", "notify.done", { job_id: job.id, project_id: job.projectId, type: job.payload.type, note });
+  log("info", "notify.done", {
+    job_id: job.id,
+    project_id: job.projectId,
+    type: job.payload.type,
+    note,
+  });
 }
 
 /** Stages whose callback did not come before STAGE_TIMEOUT_SECONDS count as failed attempts. */
@@ -210,10 +270,14 @@ export async function expireOverdueStages(limit = 50): Promise<number> {
     .orderBy(asc(jobs.deadlineAt))
     .limit(limit);
   for (const job of overdue) {
-    await failJob(job, `no callback within ${env.STAGE_TIMEOUT_SECONDS} s (task ${job.externalTaskId})`, {
-      final: true,
-      expect: "waiting",
-    });
+    await failJob(
+      job,
+      `no callback within ${env.STAGE_TIMEOUT_SECONDS} s (task ${job.externalTaskId})`,
+      {
+        final: true,
+        expect: "waiting",
+      },
+    );
   }
   return overdue.length;
 }

@@ -26,12 +26,16 @@ export function addErrorReporter(reporter: Reporter) {
  * logs. Best effort: recording an error never throws into the code path that hit it.
  */
 export async function recordError(entry: ErrorEntry): Promise<void> {
-  log(entry.severity === "info" ? "info" : entry.severity === "warning" ? "warn" : "error", `error.${entry.type}`, {
-    message: entry.message,
-    project_id: entry.projectId ?? undefined,
-    ...entry.context,
-    cause: entry.cause instanceof Error ? entry.cause.message : undefined,
-  });
+  log(
+    entry.severity === "info" ? "info" : entry.severity === "warning" ? "warn" : "error",
+    `error.${entry.type}`,
+    {
+      message: entry.message,
+      project_id: entry.projectId ?? undefined,
+      ...entry.context,
+      cause: entry.cause instanceof Error ? entry.cause.message : undefined,
+    },
+  );
   for (const report of reporters) {
     try {
       report(entry);

@@ -17,7 +17,13 @@ const CALLBACK_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 const OUTBOUND_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
 type Labels = Record<string, string>;
-type Histogram = { labels: Labels; buckets: number[]; counts: number[]; sum: number; count: number };
+type Histogram = {
+  labels: Labels;
+  buckets: number[];
+  counts: number[];
+  sum: number;
+  count: number;
+};
 
 type Registry = {
   startedAt: number;
@@ -54,7 +60,12 @@ function increment(series: Map<string, { labels: Labels; value: number }>, label
   else series.set(key, { labels, value: 1 });
 }
 
-function observe(series: Map<string, Histogram>, labels: Labels, buckets: number[], seconds: number) {
+function observe(
+  series: Map<string, Histogram>,
+  labels: Labels,
+  buckets: number[],
+  seconds: number,
+) {
   const key = keyOf(labels);
   let h = series.get(key);
   if (!h) {
@@ -96,21 +107,59 @@ export async function renderMetrics(): Promise<string> {
   const r = registry();
   const out: string[] = [];
 
-  family(out, "framechain_callbacks_total", "counter", "Inbound callbacks answered, by stage, outcome and HTTP status.");
-  for (const { labels, value } of r.callbacks.values()) sample(out, "framechain_callbacks_total", labels, value);
-  histogram(out, "framechain_callback_duration_seconds", "Time to answer an inbound callback.", r.callbackSeconds);
+  family(
+    out,
+    "framechain_callbacks_total",
+    "counter",
+    "Inbound callbacks answered, by stage, outcome and HTTP status.",
+  );
+  for (const { labels, value } of r.callbacks.values())
+    sample(out, "framechain_callbacks_total", labels, value);
+  histogram(
+    out,
+    "framechain_callback_duration_seconds",
+    "Time to answer an inbound callback.",
+    r.callbackSeconds,
+  );
 
-  family(out, "framechain_rate_limited_total", "counter", "Inbound callbacks refused by the rate limiter (429).");
-  for (const { labels, value } of r.rateLimited.values()) sample(out, "framechain_rate_limited_total", labels, value);
-  family(out, "framechain_rate_limit_failed_open_total", "counter", "Callbacks let through because the rate-limit backend failed or was slow.");
+  family(
+    out,
+    "framechain_rate_limited_total",
+    "counter",
+    "Inbound callbacks refused by the rate limiter (429).",
+  );
+  for (const { labels, value } of r.rateLimited.values())
+    sample(out, "framechain_rate_limited_total", labels, value);
+  family(
+    out,
+    "framechain_rate_limit_failed_open_total",
+    "counter",
+    "Callbacks let through because the rate-limit backend failed or was slow.",
+  );
   for (const { labels, value } of r.rateLimitFailedOpen.values())
     sample(out, "framechain_rate_limit_failed_open_total", labels, value);
 
-  family(out, "framechain_outbound_requests_total", "counter", "Outbound HTTP attempts to services, by service and result.");
-  for (const { labels, value } of r.outbound.values()) sample(out, "framechain_outbound_requests_total", labels, value);
-  histogram(out, "framechain_outbound_duration_seconds", "Duration of outbound HTTP attempts.", r.outboundSeconds);
+  family(
+    out,
+    "framechain_outbound_requests_total",
+    "counter",
+    "Outbound HTTP attempts to services, by service and result.",
+  );
+  for (const { labels, value } of r.outbound.values())
+    sample(out, "framechain_outbound_requests_total", labels, value);
+  histogram(
+    out,
+    "framechain_outbound_duration_seconds",
+    "Duration of outbound HTTP attempts.",
+    r.outboundSeconds,
+  );
 
-  family(out, "framechain_process_uptime_seconds", "gauge", "Seconds since this process started counting.");
+  family(
+    out,
+    "framechain_process_uptime_seconds",
+    "gauge",
+    "Seconds since this process started counting.",
+  );
   sample(out, "framechain_process_uptime_seconds", {}, (Date.now() - r.startedAt) / 1000);
 
   const gauges = await readDatabaseGauges().catch((error: unknown) => {
@@ -121,13 +170,26 @@ export async function renderMetrics(): Promise<string> {
   sample(out, "framechain_database_up", {}, gauges ? 1 : 0);
   if (gauges) {
     family(out, "framechain_projects", "gauge", "Projects by status.");
-    for (const row of gauges.projects) sample(out, "framechain_projects", { status: row.status }, row.n);
-    family(out, "framechain_jobs", "gauge", "Outbox jobs by kind and status (dead = undeliverable after every retry).");
-    for (const row of gauges.jobs) sample(out, "framechain_jobs", { kind: row.kind, status: row.status }, row.n);
-    family(out, "framechain_webhook_events_parked", "gauge", "Callbacks kept until their task is known.");
+    for (const row of gauges.projects)
+      sample(out, "framechain_projects", { status: row.status }, row.n);
+    family(
+      out,
+      "framechain_jobs",
+      "gauge",
+      "Outbox jobs by kind and status (dead = undeliverable after every retry).",
+    );
+    for (const row of gauges.jobs)
+      sample(out, "framechain_jobs", { kind: row.kind, status: row.status }, row.n);
+    family(
+      out,
+      "framechain_webhook_events_parked",
+      "gauge",
+      "Callbacks kept until their task is known.",
+    );
     sample(out, "framechain_webhook_events_parked", {}, gauges.parked);
     family(out, "framechain_errors_open", "gauge", "Error log entries not dismissed, by severity.");
-    for (const row of gauges.openErrors) sample(out, "framechain_errors_open", { severity: row.severity }, row.n);
+    for (const row of gauges.openErrors)
+      sample(out, "framechain_errors_open", { severity: row.severity }, row.n);
   }
   return `${out.join("\n")}\n`;
 }
@@ -136,7 +198,10 @@ async function readDatabaseGauges() {
   const db = await getDb();
   const [projectRows, jobRows, parkedRows, errorRows] = await Promise.all([
     db.select({ status: projects.status, n: count() }).from(projects).groupBy(projects.status),
-    db.select({ kind: jobs.kind, status: jobs.status, n: count() }).from(jobs).groupBy(jobs.kind, jobs.status),
+    db
+      .select({ kind: jobs.kind, status: jobs.status, n: count() })
+      .from(jobs)
+      .groupBy(jobs.kind, jobs.status),
     db.select({ n: count() }).from(webhookEvents).where(sql`${webhookEvents.outcome} = 'parked'`),
     db
       .select({ severity: errorLog.severity, n: count() })
@@ -144,10 +209,20 @@ async function readDatabaseGauges() {
       .where(sql`${errorLog.dismissedAt} is null`)
       .groupBy(errorLog.severity),
   ]);
-  return { projects: projectRows, jobs: jobRows, parked: parkedRows[0]?.n ?? 0, openErrors: errorRows };
+  return {
+    projects: projectRows,
+    jobs: jobRows,
+    parked: parkedRows[0]?.n ?? 0,
+    openErrors: errorRows,
+  };
 }
 
-function family(out: string[], name: string, type: "counter" | "gauge" | "histogram", help: string) {
+function family(
+  out: string[],
+  name: string,
+  type: "counter" | "gauge" | "histogram",
+  help: string,
+) {
   out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
 }
 

@@ -125,12 +125,19 @@ export async function errorStats(): Promise<ErrorStats> {
       type: errorLog.type,
       severity: errorLog.severity,
       total: sql<number>`count(*)`.mapWith(Number),
-      recent: sql<number>`count(*) filter (where ${errorLog.createdAt} > now() - interval '24 hours')`.mapWith(Number),
+      recent:
+        sql<number>`count(*) filter (where ${errorLog.createdAt} > now() - interval '24 hours')`.mapWith(
+          Number,
+        ),
       open: sql<number>`count(*) filter (where ${errorLog.dismissedAt} is null)`.mapWith(Number),
     })
     .from(errorLog)
     .groupBy(errorLog.type, errorLog.severity);
-  const stats: ErrorStats = { last_24h: emptyCounts(), all_time: emptyCounts(), open: emptyCounts() };
+  const stats: ErrorStats = {
+    last_24h: emptyCounts(),
+    all_time: emptyCounts(),
+    open: emptyCounts(),
+  };
   for (const row of rows) {
     add(stats.all_time, row.type, row.severity, row.total);
     add(stats.last_24h, row.type, row.severity, row.recent);
@@ -143,7 +150,10 @@ function emptyCounts(): ErrorCounts {
   return {
     total: 0,
     by_type: Object.fromEntries(ERROR_TYPES.map((t) => [t, 0])) as Record<ErrorType, number>,
-    by_severity: Object.fromEntries(ERROR_SEVERITIES.map((s) => [s, 0])) as Record<ErrorSeverity, number>,
+    by_severity: Object.fromEntries(ERROR_SEVERITIES.map((s) => [s, 0])) as Record<
+      ErrorSeverity,
+      number
+    >,
   };
 }
 
@@ -182,7 +192,11 @@ function cursorId(cursor?: string | null): number | null {
   return Number(cursor);
 }
 
-function page<R extends { id: number }, V>(rows: R[], limit: number, serialize: (r: R) => V): Page<V> {
+function page<R extends { id: number }, V>(
+  rows: R[],
+  limit: number,
+  serialize: (r: R) => V,
+): Page<V> {
   const items = rows.slice(0, limit);
   return {
     items: items.map(serialize),

@@ -21,7 +21,8 @@ const SECRET_HEADERS = new Set([
   "x-cron-secret",
 ]);
 /** Keys whose values are credentials or whole request/response bodies. */
-const SECRET_KEY = /authorization|api[-_]?key|secret|token|password|passwd|signature|cookie|session|dsn|^sig$/i;
+const SECRET_KEY =
+  /authorization|api[-_]?key|secret|token|password|passwd|signature|cookie|session|dsn|^sig$/i;
 const PAYLOAD_KEY = /^(payload|body|request_body|response_body|raw_body)$/i;
 /** Query parameters that carry credentials (callback URLs carry ?ref=…&sig=<hmac>). */
 const SECRET_PARAM = /^(sig|signature|token|secret|api_key|apikey|key)$/i;
@@ -34,7 +35,10 @@ export function scrubEvent<T extends Event>(event: T): T {
   if (request) {
     if (request.headers) {
       request.headers = Object.fromEntries(
-        Object.entries(request.headers).map(([k, v]) => [k, SECRET_HEADERS.has(k.toLowerCase()) ? FILTERED : scrubText(v)]),
+        Object.entries(request.headers).map(([k, v]) => [
+          k,
+          SECRET_HEADERS.has(k.toLowerCase()) ? FILTERED : scrubText(v),
+        ]),
       );
     }
     delete request.cookies;
@@ -68,7 +72,11 @@ function scrubValue(value: unknown, depth = 0): unknown {
   return Object.fromEntries(
     Object.entries(value).map(([k, v]) => [
       k,
-      SECRET_KEY.test(k) || PAYLOAD_KEY.test(k) ? FILTERED : k === "url" && typeof v === "string" ? scrubUrl(v) : scrubValue(v, depth + 1),
+      SECRET_KEY.test(k) || PAYLOAD_KEY.test(k)
+        ? FILTERED
+        : k === "url" && typeof v === "string"
+          ? scrubUrl(v)
+          : scrubValue(v, depth + 1),
     ]),
   );
 }
@@ -89,9 +97,13 @@ function scrubUrl(url: string): string {
 type QueryParams = NonNullable<NonNullable<Event["request"]>["query_string"]>;
 
 function scrubQuery(query: QueryParams): QueryParams {
-  if (typeof query === "string") return scrubText(query.startsWith("?") ? query : `?${query}`).replace(/^\?/, "");
-  if (Array.isArray(query)) return query.map(([k, v]) => [k, SECRET_PARAM.test(k) ? FILTERED : v] as [string, string]);
-  return Object.fromEntries(Object.entries(query).map(([k, v]) => [k, SECRET_PARAM.test(k) ? FILTERED : v]));
+  if (typeof query === "string")
+    return scrubText(query.startsWith("?") ? query : `?${query}`).replace(/^\?/, "");
+  if (Array.isArray(query))
+    return query.map(([k, v]) => [k, SECRET_PARAM.test(k) ? FILTERED : v] as [string, string]);
+  return Object.fromEntries(
+    Object.entries(query).map(([k, v]) => [k, SECRET_PARAM.test(k) ? FILTERED : v]),
+  );
 }
 
 /** Options for Sentry.init on either side: no PII, no tracing, every event scrubbed. */
@@ -154,7 +166,9 @@ export function reportToSentry(sentry: SentryApi, entry: ErrorEntry): void {
   });
 }
 
-function identifiersOnly(context: Record<string, unknown>): Record<string, string | number | boolean> {
+function identifiersOnly(
+  context: Record<string, unknown>,
+): Record<string, string | number | boolean> {
   const kept: Record<string, string | number | boolean> = {};
   for (const [key, value] of Object.entries(context)) {
     if (SECRET_KEY.test(key) || PAYLOAD_KEY.test(key)) continue;

@@ -12,7 +12,10 @@ import { decideAndApply, loadState } from "./apply";
 export type ProjectAction = "start" | "cancel" | "retry";
 
 /** start / cancel / retry: one locked transaction, 409 when the project's status forbids it. */
-export async function runProjectAction(projectId: string, action: ProjectAction): Promise<ProjectView> {
+export async function runProjectAction(
+  projectId: string,
+  action: ProjectAction,
+): Promise<ProjectView> {
   const db = await getDb();
   const queued = await db.transaction(async (tx) => {
     const state = await loadState(tx, projectId);

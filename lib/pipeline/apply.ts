@@ -28,8 +28,16 @@ export class ConcurrentChangeError extends Error {
  * state locks the project row first, so one project's events apply one at a time and
  * always in the same lock order (project → scenes → jobs): no deadlocks, no lost updates.
  */
-export async function loadState(tx: Tx, projectId: string, jobId?: string): Promise<PipelineState | null> {
-  const [project] = await tx.select().from(projects).where(eq(projects.id, projectId)).for("update");
+export async function loadState(
+  tx: Tx,
+  projectId: string,
+  jobId?: string,
+): Promise<PipelineState | null> {
+  const [project] = await tx
+    .select()
+    .from(projects)
+    .where(eq(projects.id, projectId))
+    .for("update");
   if (!project) return null;
   const sceneRows = await tx
     .select()
@@ -49,7 +57,11 @@ export async function loadState(tx: Tx, projectId: string, jobId?: string): Prom
 export type Applied = { decision: Decision; queuedJobIds: string[] };
 
 /** Decides with the pure transition and writes the result inside the caller's transaction. */
-export async function decideAndApply(tx: Tx, state: PipelineState, event: PipelineEvent): Promise<Applied> {
+export async function decideAndApply(
+  tx: Tx,
+  state: PipelineState,
+  event: PipelineEvent,
+): Promise<Applied> {
   const decision = transition(state, event);
   if (decision.outcome !== "applied") return { decision, queuedJobIds: [] };
   const projectId = state.project.id;
@@ -63,7 +75,9 @@ export async function decideAndApply(tx: Tx, state: PipelineState, event: Pipeli
     await tx
       .update(jobs)
       .set({ status: "cancelled", updatedAt: now })
-      .where(and(eq(jobs.projectId, projectId), inArray(jobs.status, ["queued", "running", "waiting"])));
+      .where(
+        and(eq(jobs.projectId, projectId), inArray(jobs.status, ["queued", "running", "waiting"])),
+      );
   }
 
   const run = decision.project?.patch.run ?? state.project.run;
@@ -102,7 +116,12 @@ async function guardedUpdate(
   const updated = await tx
     .update(table)
     .set({ ...change.patch, updatedAt: now } as never)
-    .where(and(eq(table.id, change.id), eq(table.status as typeof projects.status, change.expect as never)))
+    .where(
+      and(
+        eq(table.id, change.id),
+        eq(table.status as typeof projects.status, change.expect as never),
+      ),
+    )
     .returning({ id: table.id });
   if (updated.length !== 1) throw new ConcurrentChangeError(`${what} ${change.id}`);
 }

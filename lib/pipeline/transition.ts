@@ -194,7 +194,10 @@ function cancel({ project, scenes }: PipelineState): Decision {
 
 function retry({ project, scenes }: PipelineState): Decision {
   if (project.status !== "failed") {
-    return { outcome: "refused", reason: `only a failed project can be retried (it is ${project.status})` };
+    return {
+      outcome: "refused",
+      reason: `only a failed project can be retried (it is ${project.status})`,
+    };
   }
   const run = project.run + 1;
   const resumed = { ...project, run };
@@ -248,13 +251,17 @@ function stageEvent(
   event: Extract<PipelineEvent, { type: `stage_${string}` }>,
 ): Decision {
   const { project, scenes, job } = state;
-  if (!job || job.kind === "notify") return { outcome: "ignored", reason: "no pipeline stage for this event" };
+  if (!job || job.kind === "notify")
+    return { outcome: "ignored", reason: "no pipeline stage for this event" };
   if (project.status === "cancelled" || job.status === "cancelled") {
     return { outcome: "ignored", reason: "project cancelled" };
   }
   if (job.status === "succeeded") return { outcome: "ignored", reason: "stage already completed" };
   if (!ACTIVE_JOB.includes(job.status)) {
-    return { outcome: "ignored", reason: `stale attempt ${job.attempt} (it already ${job.status})` };
+    return {
+      outcome: "ignored",
+      reason: `stale attempt ${job.attempt} (it already ${job.status})`,
+    };
   }
   const kind = job.kind;
   const scene = job.sceneId ? scenes.find((s) => s.id === job.sceneId) : undefined;
@@ -269,7 +276,10 @@ function stageEvent(
       return { outcome: "ignored", reason: `project is ${project.status}` };
     }
     if (scene.status !== STAGE_SCENE_STATUS[kind]) {
-      return { outcome: "ignored", reason: `scene ${scene.number} is ${scene.status}, past this stage` };
+      return {
+        outcome: "ignored",
+        reason: `scene ${scene.number} is ${scene.status}, past this stage`,
+      };
     }
   }
 
@@ -287,10 +297,14 @@ function stageEvent(
   const jobDone: Guarded<JobPatch> = {
     id: job.id,
     expect: job.status,
-    patch: event.type === "stage_completed" ? { status: "succeeded", lastError: null } : { status: "failed", lastError: event.error },
+    patch:
+      event.type === "stage_completed"
+        ? { status: "succeeded", lastError: null }
+        : { status: "failed", lastError: event.error },
   };
 
-  if (event.type === "stage_failed") return stageFailed(state, job, kind, scene, event.error, jobDone);
+  if (event.type === "stage_failed")
+    return stageFailed(state, job, kind, scene, event.error, jobDone);
 
   const result = event.result;
   if (kind === "generate_video") {
@@ -338,7 +352,9 @@ function stageEvent(
         log: `scene ${s.number} completed; scene ${next.number} queued from its last frame`,
       };
     }
-    const completedScenes = scenes.map((x) => (x.id === s.id ? { ...x, lastFrameUrl, status: "completed" as const } : x));
+    const completedScenes = scenes.map((x) =>
+      x.id === s.id ? { ...x, lastFrameUrl, status: "completed" as const } : x,
+    );
     if (scenes.length === 1) {
       // A one-scene project skips stitching: its final video is the scene's video.
       return {
@@ -428,8 +444,14 @@ function stageFailed(
   return {
     outcome: "applied",
     job: jobDone,
-    scenes: scene ? [{ id: scene.id, expect: scene.status, patch: { status: "failed", error: message } }] : [],
-    project: { id: project.id, expect: project.status, patch: { status: "failed", error: message } },
+    scenes: scene
+      ? [{ id: scene.id, expect: scene.status, patch: { status: "failed", error: message } }]
+      : [],
+    project: {
+      id: project.id,
+      expect: project.status,
+      patch: { status: "failed", error: message },
+    },
     enqueue: [notifyJob(project, "project_failed", { error: message })],
     flags: { scene_updated: Boolean(scene), project_updated: true, user_notified: true },
     log: `${message}; project failed`,
@@ -474,7 +496,12 @@ function beginVideo(
 }
 
 function frameJob(scene: SceneState, videoUrl: string, attempt: number): JobSpec {
-  return { kind: "extract_last_frame", sceneId: scene.id, attempt, payload: { video_url: videoUrl } };
+  return {
+    kind: "extract_last_frame",
+    sceneId: scene.id,
+    attempt,
+    payload: { video_url: videoUrl },
+  };
 }
 
 function stitchJob(scenes: SceneState[], attempt: number): JobSpec {

@@ -60,7 +60,11 @@ export async function getProjectView(id: string): Promise<ProjectView> {
   return serializeProjectWithScenes(found.project, found.scenes);
 }
 
-export type ListProjectsOptions = { status?: ProjectStatus[]; limit?: number; cursor?: string | null };
+export type ListProjectsOptions = {
+  status?: ProjectStatus[];
+  limit?: number;
+  cursor?: string | null;
+};
 
 /** Newest first, keyset-paginated, with each project's scene counts and current stage. */
 export async function listProjects(
@@ -95,7 +99,12 @@ export async function listProjects(
       project,
       describeProgress(
         project,
-        counts.get(project.id) ?? { total: 0, completed: 0, currentNumber: null, currentStatus: null },
+        counts.get(project.id) ?? {
+          total: 0,
+          completed: 0,
+          currentNumber: null,
+          currentStatus: null,
+        },
       ),
     ),
   );

@@ -32,7 +32,12 @@ export type ProjectProgress = {
 
 export function describeProgress(
   project: Pick<Project, "status">,
-  counts: { total: number; completed: number; currentNumber: number | null; currentStatus: string | null },
+  counts: {
+    total: number;
+    completed: number;
+    currentNumber: number | null;
+    currentStatus: string | null;
+  },
 ): ProjectProgress {
   let stage: string = project.status;
   if (project.status === "generating" && counts.currentNumber !== null) {
@@ -68,11 +73,16 @@ export type ProjectSummaryView = ReturnType<typeof serializeProject>;
 export type ProjectView = ProjectSummaryView & { scenes: SceneView[] };
 
 export function serializeProjectWithScenes(project: Project, scenes: Scene[]): ProjectView {
-  return { ...serializeProject(project, progressOf(project, scenes)), scenes: scenes.map(serializeScene) };
+  return {
+    ...serializeProject(project, progressOf(project, scenes)),
+    scenes: scenes.map(serializeScene),
+  };
 }
 
 export function progressOf(project: Project, scenes: Scene[]): ProjectProgress {
-  const current = scenes.find((s) => s.status === "generating_video" || s.status === "extracting_frame");
+  const current = scenes.find(
+    (s) => s.status === "generating_video" || s.status === "extracting_frame",
+  );
   return describeProgress(project, {
     total: scenes.length,
     completed: scenes.filter((s) => s.status === "completed").length,

@@ -21,7 +21,8 @@ export const serviceBase = {
   stitch: () => resolve(env.STITCH_SERVICE_URL, "stitch"),
   /** Unset: notifications are recorded in the app only (unless the simulator stands in). */
   notify: () => {
-    if (env.NOTIFICATION_SERVICE_URL && env.SIMULATOR_ENABLED !== true) return env.NOTIFICATION_SERVICE_URL;
+    if (env.NOTIFICATION_SERVICE_URL && env.SIMULATOR_ENABLED !== true)
+      return env.NOTIFICATION_SERVICE_URL;
     return simulatorEnabled() ? `${appUrl()}/api/simulator/notify` : null;
   },
 };

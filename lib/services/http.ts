@@ -15,7 +15,14 @@ export type ServiceRequest = {
 
 export type ServiceResult =
   | { ok: true; status: number; json: Record<string, unknown> | null; ms: number }
-  | { ok: false; retryable: boolean; status: number | null; error: string; retryAfterMs?: number; ms: number };
+  | {
+      ok: false;
+      retryable: boolean;
+      status: number | null;
+      error: string;
+      retryAfterMs?: number;
+      ms: number;
+    };
 
 /**
  * One HTTP attempt with a timeout. Retrying is the dispatcher's job (durably, via the
@@ -24,7 +31,11 @@ export type ServiceResult =
 export async function callService(request: ServiceRequest): Promise<ServiceResult> {
   const started = performance.now();
   const done = (result: ServiceResult) => {
-    metrics.outbound(request.service, result.ok ? "ok" : result.retryable ? "retryable" : "final", result.ms / 1000);
+    metrics.outbound(
+      request.service,
+      result.ok ? "ok" : result.retryable ? "retryable" : "final",
+      result.ms / 1000,
+    );
     log(result.ok ? "info" : "warn", "outbound", {
       service: request.service,
       job_id: request.idempotencyKey,
@@ -49,7 +60,8 @@ export async function callService(request: ServiceRequest): Promise<ServiceResul
     });
     const text = await response.text();
     const ms = performance.now() - started;
-    if (response.ok) return done({ ok: true, status: response.status, json: parseObject(text), ms });
+    if (response.ok)
+      return done({ ok: true, status: response.status, json: parseObject(text), ms });
     const retryable = response.status >= 500 || response.status === 408 || response.status === 429;
     return done({
       ok: false,

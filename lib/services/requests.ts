@@ -10,7 +10,9 @@ import type { ServiceRequest } from "./http";
  * The exact outbound request of CONTRACT.md §3 for a job, or why it cannot be made.
  * `null` for a notify job with no notification service: recorded in the app only.
  */
-export function buildServiceRequest(job: Job): { request: ServiceRequest } | { skip: string } | { error: string } {
+export function buildServiceRequest(
+  job: Job,
+): { request: ServiceRequest } | { skip: string } | { error: string } {
   const p = job.payload;
   switch (job.kind) {
     case "generate_video": {
@@ -100,7 +102,11 @@ export function callbackUrl(stage: Stage, jobId: string): string {
 /** The task id a service returned for an accepted request. */
 export function taskIdFrom(json: Record<string, unknown> | null): string | null {
   const id = json?.task_id ?? json?.id;
-  return typeof id === "string" && id.length > 0 && id.length <= 200 ? id : typeof id === "number" ? String(id) : null;
+  return typeof id === "string" && id.length > 0 && id.length <= 200
+    ? id
+    : typeof id === "number"
+      ? String(id)
+      : null;
 }
 
 function apiKeyHeader(key: string | undefined): Record<string, string> {

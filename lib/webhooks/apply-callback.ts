@@ -13,7 +13,8 @@ export type CallbackOutcome =
 
 export function callbackEvent(callback: Callback): PipelineEvent {
   if (callback.kind === "completed") return { type: "stage_completed", result: callback.result };
-  if (callback.kind === "failed") return { type: "stage_failed", error: callback.error ?? "failed" };
+  if (callback.kind === "failed")
+    return { type: "stage_failed", error: callback.error ?? "failed" };
   return { type: "stage_progress", progress: callback.progress ?? 0 };
 }
 
@@ -32,14 +33,25 @@ export function idMismatch(job: Job, callback: Callback): string | null {
 }
 
 /** Applies one callback to the job it belongs to, inside the caller's transaction. */
-export async function applyCallback(tx: Tx, job: Job, callback: Callback): Promise<CallbackOutcome> {
+export async function applyCallback(
+  tx: Tx,
+  job: Job,
+  callback: Callback,
+): Promise<CallbackOutcome> {
   const state = await loadState(tx, job.projectId, job.id);
-  if (!state?.job) return { outcome: "ignored", reason: "project no longer exists", projectId: job.projectId };
+  if (!state?.job)
+    return { outcome: "ignored", reason: "project no longer exists", projectId: job.projectId };
   const { decision, queuedJobIds } = await decideAndApply(tx, state, callbackEvent(callback));
   if (decision.outcome !== "applied") {
     return { outcome: "ignored", reason: decision.reason, projectId: job.projectId };
   }
-  return { outcome: "applied", flags: decision.flags, queuedJobIds, log: decision.log, projectId: job.projectId };
+  return {
+    outcome: "applied",
+    flags: decision.flags,
+    queuedJobIds,
+    log: decision.log,
+    projectId: job.projectId,
+  };
 }
 
 /**

@@ -1,5 +1,8 @@
 /** Reads a request body as raw bytes, refusing (null) as soon as it passes `maxBytes`. */
-export async function readBodyCapped(request: Request, maxBytes: number): Promise<Uint8Array | null> {
+export async function readBodyCapped(
+  request: Request,
+  maxBytes: number,
+): Promise<Uint8Array | null> {
   const declared = Number(request.headers.get("content-length"));
   if (Number.isFinite(declared) && declared > maxBytes) return null;
   if (!request.body) return new Uint8Array(0);

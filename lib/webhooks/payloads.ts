@@ -76,33 +76,42 @@ export type Callback = {
   result: StageResult;
 };
 
-type Normalised = Omit<Callback, "taskId" | "kind" | "status" | "error" | "projectId" | "sceneId"> & {
+type Normalised = Omit<
+  Callback,
+  "taskId" | "kind" | "status" | "error" | "projectId" | "sceneId"
+> & {
   sceneId?: string | null;
 };
 
 const SCHEMAS = {
-  "video-complete": videoComplete.transform((b): Normalised => ({
-    sceneId: b.scene_id ?? b.result?.scene_id ?? metaId(b.metadata, "scene_id"),
-    progress: b.progress ?? null,
-    result: clean({
-      videoUrl: b.video_url ?? b.result?.video_url,
-      thumbnailUrl: b.thumbnail_url ?? b.result?.thumbnail_url,
-      duration: b.duration ?? b.result?.duration,
+  "video-complete": videoComplete.transform(
+    (b): Normalised => ({
+      sceneId: b.scene_id ?? b.result?.scene_id ?? metaId(b.metadata, "scene_id"),
+      progress: b.progress ?? null,
+      result: clean({
+        videoUrl: b.video_url ?? b.result?.video_url,
+        thumbnailUrl: b.thumbnail_url ?? b.result?.thumbnail_url,
+        duration: b.duration ?? b.result?.duration,
+      }),
     }),
-  })),
-  "last-frame-complete": lastFrameComplete.transform((b): Normalised => ({
-    sceneId: b.scene_id ?? metaId(b.metadata, "scene_id"),
-    progress: null,
-    result: clean({ lastFrameUrl: b.last_frame_url ?? b.image_url }),
-  })),
-  "stitch-complete": stitchComplete.transform((b): Normalised => ({
-    progress: null,
-    result: clean({
-      finalVideoUrl: b.final_video_url ?? b.video_result_url,
-      thumbnailUrl: b.thumbnail_url,
-      duration: b.duration,
+  ),
+  "last-frame-complete": lastFrameComplete.transform(
+    (b): Normalised => ({
+      sceneId: b.scene_id ?? metaId(b.metadata, "scene_id"),
+      progress: null,
+      result: clean({ lastFrameUrl: b.last_frame_url ?? b.image_url }),
     }),
-  })),
+  ),
+  "stitch-complete": stitchComplete.transform(
+    (b): Normalised => ({
+      progress: null,
+      result: clean({
+        finalVideoUrl: b.final_video_url ?? b.video_result_url,
+        thumbnailUrl: b.thumbnail_url,
+        duration: b.duration,
+      }),
+    }),
+  ),
 } as const;
 
 /** The URL a `completed` callback must carry, per stage. */
@@ -112,20 +121,29 @@ const REQUIRED_RESULT: Record<Stage, { key: keyof StageResult; fields: string }>
   "stitch-complete": { key: "finalVideoUrl", fields: "final_video_url (or video_result_url)" },
 };
 
-export type ParseResult = { ok: true; callback: Callback } | { ok: false; issues: { path: string; message: string }[] };
+export type ParseResult =
+  | { ok: true; callback: Callback }
+  | { ok: false; issues: { path: string; message: string }[] };
 
 export function parseCallback(stage: Stage, body: unknown): ParseResult {
   const base = z.object(common).safeParse(body);
   const parsed = SCHEMAS[stage].safeParse(body);
   if (!parsed.success || !base.success) {
     const issues = (parsed.success ? base.error! : parsed.error).issues;
-    return { ok: false, issues: issues.map((i) => ({ path: i.path.join("."), message: i.message })) };
+    return {
+      ok: false,
+      issues: issues.map((i) => ({ path: i.path.join("."), message: i.message })),
+    };
   }
   const b = base.data;
-  const kind = b.status === "completed" ? "completed" : b.status === "failed" ? "failed" : "progress";
+  const kind =
+    b.status === "completed" ? "completed" : b.status === "failed" ? "failed" : "progress";
   const required = REQUIRED_RESULT[stage];
   if (kind === "completed" && !parsed.data.result[required.key]) {
-    return { ok: false, issues: [{ path: required.fields, message: "required when status is completed" }] };
+    return {
+      ok: false,
+      issues: [{ path: required.fields, message: "required when status is completed" }],
+    };
   }
   return {
     ok: true,
@@ -136,7 +154,9 @@ export function parseCallback(stage: Stage, body: unknown): ParseResult {
       sceneId: parsed.data.sceneId ?? null,
       projectId: b.project_id ?? metaId(b.metadata, "project_id"),
       progress: parsed.data.progress,
-      error: describeError(b.error) ?? (kind === "failed" ? "service reported failure without a reason" : null),
+      error:
+        describeError(b.error) ??
+        (kind === "failed" ? "service reported failure without a reason" : null),
       result: parsed.data.result,
     },
   };
@@ -153,6 +173,10 @@ function describeError(error: string | Record<string, unknown> | null | undefine
   return text.slice(0, 1000);
 }
 
-function clean<T extends Record<string, unknown>>(value: T): { [K in keyof T]: Exclude<T[K], null> } {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null && v !== undefined)) as never;
+function clean<T extends Record<string, unknown>>(
+  value: T,
+): { [K in keyof T]: Exclude<T[K], null> } {
+  return Object.fromEntries(
+    Object.entries(value).filter(([, v]) => v !== null && v !== undefined),
+  ) as never;
 }

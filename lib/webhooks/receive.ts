@@ -38,7 +38,11 @@ type Reply = {
 /** The `…_triggered` flags each stage's documented senders expect, false unless set. */
 const DEFAULT_FLAGS: Record<Stage, Triggered> = {
   "video-complete": { scene_updated: false, last_frame_triggered: false },
-  "last-frame-complete": { scene_updated: false, next_scene_triggered: false, stitch_triggered: false },
+  "last-frame-complete": {
+    scene_updated: false,
+    next_scene_triggered: false,
+    stitch_triggered: false,
+  },
   "stitch-complete": { project_updated: false, user_notified: false },
 };
 
@@ -66,7 +70,9 @@ export async function receiveCallback(stage: Stage, request: Request): Promise<R
 async function handleCallback(stage: Stage, request: Request): Promise<Reply> {
   const body = await readBodyCapped(request, env.WEBHOOK_MAX_BODY_BYTES);
   if (!body) {
-    return reject(stage, 413, `Body larger than ${env.WEBHOOK_MAX_BODY_BYTES} bytes`, { error: "Payload too large" });
+    return reject(stage, 413, `Body larger than ${env.WEBHOOK_MAX_BODY_BYTES} bytes`, {
+      error: "Payload too large",
+    });
   }
 
   const url = new URL(request.url);
@@ -75,7 +81,12 @@ async function handleCallback(stage: Stage, request: Request): Promise<Reply> {
   // is refused before anything is written: a flood of bad signatures cannot fill the logs.
   const limit = await checkRateLimit(stage, clientIp(request));
   if (!limit.allowed) {
-    return { status: 429, outcome: "rejected", body: { error: "Too many requests" }, headers: rateLimitHeaders(limit) };
+    return {
+      status: 429,
+      outcome: "rejected",
+      body: { error: "Too many requests" },
+      headers: rateLimitHeaders(limit),
+    };
   }
   if (!verified.ok) {
     const message = verified.status === 503 ? "Endpoint not configured" : "Invalid signature";
@@ -96,7 +107,10 @@ async function handleCallback(stage: Stage, request: Request): Promise<Reply> {
     return reject(
       stage,
       400,
-      `schema: ${parsed.issues.map((i) => `${i.path || "(root)"} ${i.message}`).join("; ")}`.slice(0, 500),
+      `schema: ${parsed.issues.map((i) => `${i.path || "(root)"} ${i.message}`).join("; ")}`.slice(
+        0,
+        500,
+      ),
       { error: "Invalid payload", issues: parsed.issues },
       { payload: json },
     );
@@ -118,11 +132,24 @@ export async function applyReceived(
   const kind = STAGES[stage].jobKind;
   let job = await findJob(db, kind, callback.taskId, ref);
   if (job && job.kind !== kind) {
-    return reject(stage, 409, `ref ${ref} belongs to a ${job.kind} job, not ${stage}`, { error: "Callback does not belong to this endpoint" }, { payload, callback });
+    return reject(
+      stage,
+      409,
+      `ref ${ref} belongs to a ${job.kind} job, not ${stage}`,
+      { error: "Callback does not belong to this endpoint" },
+      { payload, callback },
+    );
   }
   if (job) {
     const mismatch = idMismatch(job, callback);
-    if (mismatch) return reject(stage, 409, mismatch, { error: "Ids disagree with the task's record", detail: mismatch }, { payload, callback, job });
+    if (mismatch)
+      return reject(
+        stage,
+        409,
+        mismatch,
+        { error: "Ids disagree with the task's record", detail: mismatch },
+        { payload, callback, job },
+      );
   }
 
   const dedupKey =
@@ -177,13 +204,23 @@ export async function applyReceived(
     const ignored = applied.outcome === "ignored";
     await tx
       .update(webhookEvents)
-      .set({ outcome: applied.outcome, reason: ignored ? applied.reason : applied.log, appliedAt: ignored ? null : new Date() })
+      .set({
+        outcome: applied.outcome,
+        reason: ignored ? applied.reason : applied.log,
+        appliedAt: ignored ? null : new Date(),
+      })
       .where(eq(webhookEvents.id, event.id));
     if (applied.outcome === "ignored") {
       return { status: 200, outcome: "ignored", body: { received: true, ignored: applied.reason } };
     }
-    const body: Record<string, unknown> = { received: true, status: callback.status, ...DEFAULT_FLAGS[stage], ...applied.flags };
-    if (callback.kind === "progress" && callback.progress !== null) body.progress = callback.progress;
+    const body: Record<string, unknown> = {
+      received: true,
+      status: callback.status,
+      ...DEFAULT_FLAGS[stage],
+      ...applied.flags,
+    };
+    if (callback.kind === "progress" && callback.progress !== null)
+      body.progress = callback.progress;
     return { status: 200, outcome: "applied", body, queued: applied.queuedJobIds.length > 0 };
   });
   return result;
@@ -193,12 +230,21 @@ function parkedReply(): Reply {
   return {
     status: 202,
     outcome: "parked",
-    body: { received: true, parked: true, reason: "task not known yet; kept and applied once its submission is recorded" },
+    body: {
+      received: true,
+      parked: true,
+      reason: "task not known yet; kept and applied once its submission is recorded",
+    },
   };
 }
 
 /** By the signed `ref` (our job id) when present, else by the task id the service returned. */
-async function findJob(db: Tx | Awaited<ReturnType<typeof getDb>>, kind: Job["kind"], taskId: string, ref: string | null) {
+async function findJob(
+  db: Tx | Awaited<ReturnType<typeof getDb>>,
+  kind: Job["kind"],
+  taskId: string,
+  ref: string | null,
+) {
   if (ref) {
     const [byRef] = await db.select().from(jobs).where(eq(jobs.id, ref));
     if (byRef) return byRef;
@@ -235,7 +281,10 @@ async function reject(
       reason,
       httpStatus: status,
       // Unauthenticated bodies are never stored.
-      payload: status === 401 || status === 413 ? null : ((payload ?? null) as Record<string, unknown> | null),
+      payload:
+        status === 401 || status === 413
+          ? null
+          : ((payload ?? null) as Record<string, unknown> | null),
     });
   } catch {
     // Recording a rejection must not turn it into a different answer.
@@ -245,7 +294,12 @@ async function reject(
     severity: status === 503 ? "critical" : "warning",
     message: `${stage} callback rejected (${status}): ${reason}`,
     projectId: job?.projectId ?? null,
-    context: { stage, http_status: status, task_id: callback?.taskId ?? null, job_id: job?.id ?? null },
+    context: {
+      stage,
+      http_status: status,
+      task_id: callback?.taskId ?? null,
+      job_id: job?.id ?? null,
+    },
   });
   return { status, outcome: "rejected", body, taskId: callback?.taskId };
 }
@@ -268,7 +322,11 @@ async function unexpected(stage: Stage, error: unknown): Promise<Reply> {
   return {
     status: 503,
     outcome: "error",
-    body: { error: outage ? "Database unavailable, retry later" : "Temporarily unable to apply the callback, retry later" },
+    body: {
+      error: outage
+        ? "Database unavailable, retry later"
+        : "Temporarily unable to apply the callback, retry later",
+    },
     headers: { "Retry-After": "5" },
   };
 }

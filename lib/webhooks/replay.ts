@@ -15,15 +15,24 @@ import { STAGES } from "./stages";
  * it was received). A parked one is applied if its task is now known; a replay of an
  * applied one is a harmless duplicate.
  */
-export async function replayWebhookEvent(id: number): Promise<{ status: number; body: Record<string, unknown> }> {
+export async function replayWebhookEvent(
+  id: number,
+): Promise<{ status: number; body: Record<string, unknown> }> {
   const db = await getDb();
   const [event] = await db.select().from(webhookEvents).where(eq(webhookEvents.id, id));
   if (!event) throw new AppError("not_found", `Webhook event ${id} not found`);
   if (!event.payload) {
-    throw new AppError("conflict", "Nothing to replay: this request was refused before its body was read or verified");
+    throw new AppError(
+      "conflict",
+      "Nothing to replay: this request was refused before its body was read or verified",
+    );
   }
   const parsed = parseCallback(event.source, event.payload);
-  if (!parsed.ok) return { status: 400, body: { error: "Stored payload fails the schema", issues: parsed.issues } };
+  if (!parsed.ok)
+    return {
+      status: 400,
+      body: { error: "Stored payload fails the schema", issues: parsed.issues },
+    };
 
   if (event.outcome === "parked") {
     const taskId = parsed.callback.taskId;
@@ -36,13 +45,23 @@ export async function replayWebhookEvent(id: number): Promise<{ status: number; 
         .limit(1);
       return job ? applyParkedCallbacks(tx, job, taskId) : null;
     });
-    if (queued === null) return { status: 202, body: { received: true, parked: true, reason: "task still unknown" } };
+    if (queued === null)
+      return { status: 202, body: { received: true, parked: true, reason: "task still unknown" } };
     if (queued.length) scheduleDispatch();
     const [after] = await db.select().from(webhookEvents).where(eq(webhookEvents.id, id));
-    return { status: 200, body: { received: true, replayed: true, outcome: after?.outcome, reason: after?.reason } };
+    return {
+      status: 200,
+      body: { received: true, replayed: true, outcome: after?.outcome, reason: after?.reason },
+    };
   }
 
-  const reply = await applyReceived(event.source, parsed.callback, event.jobId, null, event.payload);
+  const reply = await applyReceived(
+    event.source,
+    parsed.callback,
+    event.jobId,
+    null,
+    event.payload,
+  );
   if (reply.queued) scheduleDispatch();
   return { status: reply.status, body: { ...reply.body, replayed: true } };
 }

@@ -25,7 +25,11 @@ async function webhookHealth(stage: Stage): Promise<Response> {
     return NextResponse.json({ status: "healthy", ...base });
   } catch (error) {
     return NextResponse.json(
-      { status: "degraded", reason: `database unreachable: ${(error as Error).message}`.slice(0, 300), ...base },
+      {
+        status: "degraded",
+        reason: `database unreachable: ${(error as Error).message}`.slice(0, 300),
+        ...base,
+      },
       { status: 503 },
     );
   }

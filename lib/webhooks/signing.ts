@@ -5,7 +5,9 @@ import { createHmac, timingSafeEqual } from "node:crypto";
  * Standard Webhooks libraries do); any other secret is its UTF-8 bytes.
  */
 export function secretKey(secret: string): Buffer {
-  return secret.startsWith("whsec_") ? Buffer.from(secret.slice(6), "base64") : Buffer.from(secret, "utf8");
+  return secret.startsWith("whsec_")
+    ? Buffer.from(secret.slice(6), "base64")
+    : Buffer.from(secret, "utf8");
 }
 
 export function hmacSha256(secret: string, data: string | Uint8Array): Buffer {

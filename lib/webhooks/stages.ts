@@ -38,6 +38,7 @@ export const STAGES = {
 export type Stage = WebhookSource;
 
 export function stageOfJobKind(kind: JobKind): Stage | null {
-  for (const [stage, def] of Object.entries(STAGES)) if (def.jobKind === kind) return stage as Stage;
+  for (const [stage, def] of Object.entries(STAGES))
+    if (def.jobKind === kind) return stage as Stage;
   return null;
 }

@@ -85,8 +85,11 @@ function checkHexSignature(
   for (const secret of secrets) {
     // The documented key is the secret as typed (`openssl dgst -hmac "$SECRET"`); a `whsec_`
     // secret is also tried base64-decoded, the key its Standard Webhooks signatures use.
-    const keys = secret.startsWith("whsec_") ? [hmacRaw(secret, body), hmacSha256(secret, body)] : [hmacSha256(secret, body)];
-    if (keys.some((expected) => candidates.some((c) => safeEqual(c, expected)))) return { matched: true };
+    const keys = secret.startsWith("whsec_")
+      ? [hmacRaw(secret, body), hmacSha256(secret, body)]
+      : [hmacSha256(secret, body)];
+    if (keys.some((expected) => candidates.some((c) => safeEqual(c, expected))))
+      return { matched: true };
   }
   return { matched: false, reason: "no signature matched" };
 }

@@ -24,7 +24,8 @@ export function ensureBuild(appDir: string, mode: BuildMode, log: (line: string)
     stdio: ["ignore", "inherit", "inherit"],
     env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1", NODE_ENV: "production" },
   });
-  if (result.status !== 0) throw new Error(`next build failed in ${appDir} (exit ${result.status})`);
+  if (result.status !== 0)
+    throw new Error(`next build failed in ${appDir} (exit ${result.status})`);
 }
 
 function nextBin(appDir: string) {
@@ -96,24 +97,39 @@ export async function startServer(options: {
   installCleanup();
   mkdirSync(path.dirname(options.logFile), { recursive: true });
   const out = openSync(options.logFile, "a");
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), nextBin(options.appDir), "start", "-p", String(options.port), "-H", "127.0.0.1"], {
-    cwd: options.appDir,
-    detached: true, // its own process group
-    stdio: ["ignore", out, out],
-    env: {
-      PATH: process.env.PATH ?? "",
-      HOME: process.env.HOME ?? "",
-      NEXT_TELEMETRY_DISABLED: "1",
-      ...options.env,
-    } as unknown as NodeJS.ProcessEnv,
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      ...(options.nodeArgs ?? []),
+      nextBin(options.appDir),
+      "start",
+      "-p",
+      String(options.port),
+      "-H",
+      "127.0.0.1",
+    ],
+    {
+      cwd: options.appDir,
+      detached: true, // its own process group
+      stdio: ["ignore", out, out],
+      env: {
+        PATH: process.env.PATH ?? "",
+        HOME: process.env.HOME ?? "",
+        NEXT_TELEMETRY_DISABLED: "1",
+        ...options.env,
+      } as unknown as NodeJS.ProcessEnv,
+    },
+  );
   running.add(child);
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const url = `http://127.0.0.1:${options.port}`;
 
   const deadline = Date.now() + 60_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`the server exited during start (code ${child.exitCode}); see ${options.logFile}`);
+    if (child.exitCode !== null)
+      throw new Error(
+        `the server exited during start (code ${child.exitCode}); see ${options.logFile}`,
+      );
     try {
       const response = await fetch(`${url}/api/ping`);
       if (response.ok) break;
@@ -127,7 +143,8 @@ export async function startServer(options: {
     await sleep(100);
   }
 
-  const waitExit = async (ms: number) => Promise.race([exited.then(() => true), sleep(ms).then(() => false)]);
+  const waitExit = async (ms: number) =>
+    Promise.race([exited.then(() => true), sleep(ms).then(() => false)]);
   return {
     url,
     pid: child.pid!,

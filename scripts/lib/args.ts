@@ -15,7 +15,8 @@ export function argsOf(argv = process.argv.slice(2)) {
       i++;
     } else given.set(name, "true");
   }
-  const raw = (name: string, envName?: string) => given.get(name) ?? (envName ? process.env[envName] : undefined);
+  const raw = (name: string, envName?: string) =>
+    given.get(name) ?? (envName ? process.env[envName] : undefined);
   return {
     string(name: string, envName: string | undefined, fallback: string): string {
       return raw(name, envName) ?? fallback;
@@ -27,7 +28,10 @@ export function argsOf(argv = process.argv.slice(2)) {
       const value = raw(name, envName);
       if (value === undefined || value === "") return fallback;
       const n = Number(value);
-      if (!Number.isFinite(n)) throw new Error(`--${name}${envName ? ` / ${envName}` : ""} must be a number, got "${value}"`);
+      if (!Number.isFinite(n))
+        throw new Error(
+          `--${name}${envName ? ` / ${envName}` : ""} must be a number, got "${value}"`,
+        );
       return n;
     },
     flag(name: string, envName?: string): boolean {

@@ -46,7 +46,10 @@ export async function createFreshPostgres(adminUrl: string, label: string): Prom
 export type OpenDb = { kind: "postgres" | "pglite"; db: ScriptDb; close(): Promise<void> };
 
 /** Connects and applies the app's migrations (the server does the same at start; it skips applied ones). */
-export async function openDb(target: { postgresUrl: string } | { pgliteDir: string }, appDir: string): Promise<OpenDb> {
+export async function openDb(
+  target: { postgresUrl: string } | { pgliteDir: string },
+  appDir: string,
+): Promise<OpenDb> {
   const migrationsFolder = path.join(appDir, "drizzle");
   if ("postgresUrl" in target) {
     const { drizzle } = await import("drizzle-orm/postgres-js");
@@ -54,7 +57,11 @@ export async function openDb(target: { postgresUrl: string } | { pgliteDir: stri
     const client = postgres(target.postgresUrl, { max: 4, onnotice: () => {} });
     const db = drizzle(client, { schema });
     await migrate(db, { migrationsFolder });
-    return { kind: "postgres", db: db as unknown as ScriptDb, close: () => client.end({ timeout: 2 }) };
+    return {
+      kind: "postgres",
+      db: db as unknown as ScriptDb,
+      close: () => client.end({ timeout: 2 }),
+    };
   }
   const { PGlite } = await import("@electric-sql/pglite");
   const { drizzle } = await import("drizzle-orm/pglite");
@@ -97,13 +104,35 @@ export function waitingSceneIds(prefix: string, n: number): WaitingScene {
  * its generate_video job `waiting` with the service's task id. Each is one real, applicable
  * video-complete callback away from its next stage. Scenes [from, from + count).
  */
-export async function seedWaitingScenes(db: ScriptDb, prefix: string, from: number, count: number, batch = 1000) {
+export async function seedWaitingScenes(
+  db: ScriptDb,
+  prefix: string,
+  from: number,
+  count: number,
+  batch = 1000,
+) {
   const deadline = new Date(Date.now() + 6 * 3600_000);
   for (let start = from; start < from + count; start += batch) {
-    const ids = Array.from({ length: Math.min(batch, from + count - start) }, (_, i) => waitingSceneIds(prefix, start + i));
-    const payloadOf = (s: WaitingScene) => ({ scene_id: s.sceneId, scene_number: 1, prompt: PROMPT, start_image_url: null, duration: 5 });
+    const ids = Array.from({ length: Math.min(batch, from + count - start) }, (_, i) =>
+      waitingSceneIds(prefix, start + i),
+    );
+    const payloadOf = (s: WaitingScene) => ({
+      scene_id: s.sceneId,
+      scene_number: 1,
+      prompt: PROMPT,
+      start_image_url: null,
+      duration: 5,
+    });
     await db.transaction(async (tx) => {
-      await tx.insert(schema.projects).values(ids.map((s) => ({ id: s.projectId, name: `bench ${s.projectId}`, status: "generating" as const })));
+      await tx
+        .insert(schema.projects)
+        .values(
+          ids.map((s) => ({
+            id: s.projectId,
+            name: `bench ${s.projectId}`,
+            status: "generating" as const,
+          })),
+        );
       await tx.insert(schema.scenes).values(
         ids.map((s) => ({
           id: s.sceneId,
@@ -119,7 +148,12 @@ export async function seedWaitingScenes(db: ScriptDb, prefix: string, from: numb
         ids.map((s) => ({
           id: s.jobId,
           kind: "generate_video" as const,
-          key: jobKey(s.projectId, 1, { kind: "generate_video", sceneId: s.sceneId, attempt: 1, payload: payloadOf(s) }),
+          key: jobKey(s.projectId, 1, {
+            kind: "generate_video",
+            sceneId: s.sceneId,
+            attempt: 1,
+            payload: payloadOf(s),
+          }),
           projectId: s.projectId,
           sceneId: s.sceneId,
           status: "waiting" as const,

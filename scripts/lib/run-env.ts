@@ -26,7 +26,9 @@ export function appEnv(options: {
     NODE_ENV: "production",
     PORT: String(port),
     APP_URL: `http://127.0.0.1:${port}`,
-    ...("url" in options.database ? { DATABASE_URL: options.database.url } : { PGLITE_DATA_DIR: options.database.pgliteDir }),
+    ...("url" in options.database
+      ? { DATABASE_URL: options.database.url }
+      : { PGLITE_DATA_DIR: options.database.pgliteDir }),
     VIDEO_WEBHOOK_SECRET: secrets.webhook["video-complete"],
     LAST_FRAME_WEBHOOK_SECRET: secrets.webhook["last-frame-complete"],
     STITCH_WEBHOOK_SECRET: secrets.webhook["stitch-complete"],
@@ -43,7 +45,12 @@ export function appEnv(options: {
 }
 
 /** JSON request to the app's admin API. */
-export async function adminFetch(baseUrl: string, secrets: RunSecrets, path: string, body?: unknown) {
+export async function adminFetch(
+  baseUrl: string,
+  secrets: RunSecrets,
+  path: string,
+  body?: unknown,
+) {
   const response = await fetch(`${baseUrl}${path}`, {
     method: body === undefined ? "GET" : "POST",
     headers: { authorization: `Bearer ${secrets.adminToken}`, "content-type": "application/json" },

@@ -111,19 +111,31 @@ export async function startStandIns(options: {
     try {
       body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as Record<string, unknown>;
     } catch {
-      res.writeHead(400, { "content-type": "application/json" }).end('{"error":"body is not JSON"}');
+      res
+        .writeHead(400, { "content-type": "application/json" })
+        .end('{"error":"body is not JSON"}');
       return;
     }
     const idempotencyKey = String(req.headers["idempotency-key"] ?? "");
     const record = (status: number, taskId: string | null) =>
-      submissions.push({ service: route.service, idempotencyKey, status, taskId, body, receivedAt, answeredAt: performance.now() });
+      submissions.push({
+        service: route.service,
+        idempotencyKey,
+        status,
+        taskId,
+        body,
+        receivedAt,
+        answeredAt: performance.now(),
+      });
 
     const delay = faults.answerDelayMs[route.service] ?? 0;
     if (delay > 0) await sleep(delay);
 
     if (random() < faults.unavailableRate) {
       record(503, null);
-      res.writeHead(503, { "content-type": "application/json", "retry-after": "0" }).end('{"error":"temporarily unavailable"}');
+      res
+        .writeHead(503, { "content-type": "application/json", "retry-after": "0" })
+        .end('{"error":"temporarily unavailable"}');
       return;
     }
     if (!route.stage) {
@@ -141,19 +153,34 @@ export async function startStandIns(options: {
       const completion = completionOf(route.stage, taskId);
       if (random() < faults.earlyCallbackRate) {
         // Before our answer: the app has no record of this task yet and must keep the callback.
-        await deliver(route.stage, taskId, callbackUrl, completion, { early: true, duplicate: false });
+        await deliver(route.stage, taskId, callbackUrl, completion, {
+          early: true,
+          duplicate: false,
+        });
       } else {
         schedule(route.stage, taskId, callbackUrl, completion, false);
       }
-      if (random() < faults.duplicateRate) schedule(route.stage, taskId, callbackUrl, completion, true);
+      if (random() < faults.duplicateRate)
+        schedule(route.stage, taskId, callbackUrl, completion, true);
     }
     record(200, taskId);
-    res.writeHead(200, { "content-type": "application/json" }).end(
-      JSON.stringify({ task_id: taskId, status: route.service === "video" ? "queued" : "pending" }),
-    );
+    res
+      .writeHead(200, { "content-type": "application/json" })
+      .end(
+        JSON.stringify({
+          task_id: taskId,
+          status: route.service === "video" ? "queued" : "pending",
+        }),
+      );
   }
 
-  function schedule(stage: CallbackStage, taskId: string, url: string, body: Record<string, unknown>, duplicate: boolean) {
+  function schedule(
+    stage: CallbackStage,
+    taskId: string,
+    url: string,
+    body: Record<string, unknown>,
+    duplicate: boolean,
+  ) {
     const [min, max] = faults.callbackDelayMs;
     const wait = min + random() * (max - min);
     inFlight++;
@@ -178,7 +205,8 @@ export async function startStandIns(options: {
       const bare = new URL(callbackUrl);
       bare.search = "";
       url = bare.toString();
-      headers["x-webhook-signature"] = `sha256=${hmacSha256(options.secrets[stage], raw).toString("hex")}`;
+      headers["x-webhook-signature"] =
+        `sha256=${hmacSha256(options.secrets[stage], raw).toString("hex")}`;
     }
     const delivery: Delivery = {
       stage,
@@ -196,7 +224,12 @@ export async function startStandIns(options: {
     for (let backoff = 100; ; backoff = Math.min(backoff * 2, 2000)) {
       delivery.attempts++;
       try {
-        const response = await fetch(url, { method: "POST", headers, body: raw, signal: AbortSignal.timeout(10_000) });
+        const response = await fetch(url, {
+          method: "POST",
+          headers,
+          body: raw,
+          signal: AbortSignal.timeout(10_000),
+        });
         const text = await response.text();
         if (response.status < 500 && response.status !== 429) {
           delivery.status = response.status;
@@ -253,11 +286,25 @@ export async function startStandIns(options: {
 export function completionOf(stage: CallbackStage, taskId: string): Record<string, unknown> {
   switch (stage) {
     case "video-complete":
-      return { task_id: taskId, status: "completed", video_url: `https://cdn.example.test/video/${taskId}.mp4`, duration: 5 };
+      return {
+        task_id: taskId,
+        status: "completed",
+        video_url: `https://cdn.example.test/video/${taskId}.mp4`,
+        duration: 5,
+      };
     case "last-frame-complete":
-      return { task_id: taskId, status: "completed", last_frame_url: `https://cdn.example.test/frame/${taskId}.jpg` };
+      return {
+        task_id: taskId,
+        status: "completed",
+        last_frame_url: `https://cdn.example.test/frame/${taskId}.jpg`,
+      };
     case "stitch-complete":
-      return { task_id: taskId, status: "completed", final_video_url: `https://cdn.example.test/final/${taskId}.mp4`, duration: 25 };
+      return {
+        task_id: taskId,
+        status: "completed",
+        final_video_url: `https://cdn.example.test/final/${taskId}.mp4`,
+        duration: 25,
+      };
   }
 }
 

@@ -44,13 +44,20 @@ export function callbackRequest(
     const id = options.webhookId ?? `msg_${randomUUID()}`;
     const ts = Math.floor(Date.now() / 1000).toString();
     const sig = createHmac("sha256", key(secret)).update(`${id}.${ts}.${raw}`).digest("base64");
-    Object.assign(headers, { "webhook-id": id, "webhook-timestamp": ts, "webhook-signature": `v1,${sig}` });
+    Object.assign(headers, {
+      "webhook-id": id,
+      "webhook-timestamp": ts,
+      "webhook-signature": `v1,${sig}`,
+    });
   }
   if (options.webhookId && scheme !== "standard") headers["webhook-id"] = options.webhookId;
   const url = new URL(`http://127.0.0.1:3999/api/webhooks/${stage}`);
   if (options.ref) {
     url.searchParams.set("ref", options.ref);
-    url.searchParams.set("sig", createHmac("sha256", key(secret)).update(`ref:${options.ref}`).digest("hex"));
+    url.searchParams.set(
+      "sig",
+      createHmac("sha256", key(secret)).update(`ref:${options.ref}`).digest("hex"),
+    );
   }
   if (options.query) url.search += (url.search ? "&" : "") + options.query;
   return new Request(url, { method: "POST", headers, body: raw });

@@ -40,7 +40,8 @@ async function checkDatabase() {
 async function checkRateLimit() {
   const started = performance.now();
   const ping = await pingRateLimitBackend();
-  if (!ping.ok) log("warn", "health.rate_limit_unreachable", { backend: ping.backend, message: ping.error });
+  if (!ping.ok)
+    log("warn", "health.rate_limit_unreachable", { backend: ping.backend, message: ping.error });
   return {
     ok: ping.ok,
     backend: ping.backend,

@@ -7,7 +7,6 @@ import { getDb } from "@/lib/db/client";
 import { errorLog } from "@/lib/db/schema";
 import { recordError } from "@/lib/observability/error-log";
 
-
 const base = "http://127.0.0.1:3999/api/v1/errors";
 const idCtx = (id: string) => ({ params: Promise.resolve({ id }) });
 
@@ -18,22 +17,56 @@ async function getJson(url: string) {
 
 describe("error log API", () => {
   beforeAll(async () => {
-    await recordError({ type: "webhook", severity: "warning", message: "bad signature", context: { stage: "video-complete" } });
-    await recordError({ type: "service", severity: "error", message: "stitch 503", projectId: "prj_a", context: { kind: "stitch" } });
-    await recordError({ type: "service", severity: "critical", message: "video dead", projectId: "prj_b" });
-    await recordError({ type: "pipeline", severity: "error", message: "scene failed", projectId: "prj_a" });
+    await recordError({
+      type: "webhook",
+      severity: "warning",
+      message: "bad signature",
+      context: { stage: "video-complete" },
+    });
+    await recordError({
+      type: "service",
+      severity: "error",
+      message: "stitch 503",
+      projectId: "prj_a",
+      context: { kind: "stitch" },
+    });
+    await recordError({
+      type: "service",
+      severity: "critical",
+      message: "video dead",
+      projectId: "prj_b",
+    });
+    await recordError({
+      type: "pipeline",
+      severity: "error",
+      message: "scene failed",
+      projectId: "prj_a",
+    });
     // One old entry: counted all time, not in the last 24 h.
     const db = await getDb();
-    await db.insert(errorLog).values({ type: "system", severity: "info", message: "old", createdAt: sql`now() - interval '3 days'` });
+    await db
+      .insert(errorLog)
+      .values({
+        type: "system",
+        severity: "info",
+        message: "old",
+        createdAt: sql`now() - interval '3 days'`,
+      });
   });
 
   it("lists newest first and pages with next_cursor", async () => {
     const first = await getJson(`${base}?limit=2`);
     expect(first.status).toBe(200);
-    expect(first.body.items.map((e: { message: string }) => e.message)).toEqual(["old", "scene failed"]);
+    expect(first.body.items.map((e: { message: string }) => e.message)).toEqual([
+      "old",
+      "scene failed",
+    ]);
     expect(first.body.next_cursor).toEqual(expect.any(String));
     const second = await getJson(`${base}?limit=2&cursor=${first.body.next_cursor}`);
-    expect(second.body.items.map((e: { message: string }) => e.message)).toEqual(["video dead", "stitch 503"]);
+    expect(second.body.items.map((e: { message: string }) => e.message)).toEqual([
+      "video dead",
+      "stitch 503",
+    ]);
     const third = await getJson(`${base}?limit=2&cursor=${second.body.next_cursor}`);
     expect(third.body.items.map((e: { message: string }) => e.message)).toEqual(["bad signature"]);
     expect(third.body.next_cursor).toBeNull();
@@ -41,9 +74,15 @@ describe("error log API", () => {
 
   it("filters by type, severity and project", async () => {
     const byType = await getJson(`${base}?type=service`);
-    expect(byType.body.items.map((e: { message: string }) => e.message)).toEqual(["video dead", "stitch 503"]);
+    expect(byType.body.items.map((e: { message: string }) => e.message)).toEqual([
+      "video dead",
+      "stitch 503",
+    ]);
     const bySeverity = await getJson(`${base}?severity=error`);
-    expect(bySeverity.body.items.map((e: { message: string }) => e.message)).toEqual(["scene failed", "stitch 503"]);
+    expect(bySeverity.body.items.map((e: { message: string }) => e.message)).toEqual([
+      "scene failed",
+      "stitch 503",
+    ]);
     const byProject = await getJson(`${base}?project_id=prj_a&type=service`);
     expect(byProject.body.items).toHaveLength(1);
     expect(byProject.body.items[0]).toMatchObject({
@@ -58,7 +97,14 @@ describe("error log API", () => {
   });
 
   it("answers 400 with issues for bad query parameters", async () => {
-    for (const query of ["type=nope", "severity=loud", "limit=0", "limit=500", "cursor=abc", "include_dismissed=maybe"]) {
+    for (const query of [
+      "type=nope",
+      "severity=loud",
+      "limit=0",
+      "limit=500",
+      "cursor=abc",
+      "include_dismissed=maybe",
+    ]) {
       const { status, body } = await getJson(`${base}?${query}`);
       expect(status, query).toBe(400);
       expect(body.issues.length, query).toBeGreaterThan(0);
@@ -68,12 +114,18 @@ describe("error log API", () => {
   it("dismisses: hidden by default, shown with include_dismissed, idempotent, 404 for unknown ids", async () => {
     const { body } = await getJson(`${base}?type=webhook`);
     const target = body.items[0];
-    const first = await dismiss(new Request(`${base}/${target.id}/dismiss`, { method: "POST" }), idCtx(String(target.id)));
+    const first = await dismiss(
+      new Request(`${base}/${target.id}/dismiss`, { method: "POST" }),
+      idCtx(String(target.id)),
+    );
     expect(first.status).toBe(200);
     const dismissed = await first.json();
     expect(dismissed.dismissed_at).toEqual(expect.any(String));
 
-    const again = await dismiss(new Request(`${base}/${target.id}/dismiss`, { method: "POST" }), idCtx(String(target.id)));
+    const again = await dismiss(
+      new Request(`${base}/${target.id}/dismiss`, { method: "POST" }),
+      idCtx(String(target.id)),
+    );
     expect((await again.json()).dismissed_at).toBe(dismissed.dismissed_at);
 
     expect((await getJson(`${base}?type=webhook`)).body.items).toHaveLength(0);
@@ -81,7 +133,10 @@ describe("error log API", () => {
     expect(withDismissed.body.items.map((e: { id: number }) => e.id)).toEqual([target.id]);
 
     for (const id of ["999999", "abc", "0", "-1", "1e3"]) {
-      const response = await dismiss(new Request(`${base}/${id}/dismiss`, { method: "POST" }), idCtx(id));
+      const response = await dismiss(
+        new Request(`${base}/${id}/dismiss`, { method: "POST" }),
+        idCtx(id),
+      );
       expect(response.status, id).toBe(404);
       expect(await response.json()).toEqual({ error: expect.any(String) });
     }

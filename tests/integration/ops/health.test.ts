@@ -15,7 +15,11 @@ describe("GET /api/health", () => {
     expect(body).toMatchObject({
       status: "healthy",
       checks: {
-        database: { ok: true, kind: process.env.TEST_DATABASE_URL ? "postgres" : "pglite", latency_ms: expect.any(Number) },
+        database: {
+          ok: true,
+          kind: process.env.TEST_DATABASE_URL ? "postgres" : "pglite",
+          latency_ms: expect.any(Number),
+        },
         rate_limit: { ok: true, backend: "memory", latency_ms: expect.any(Number) },
       },
       timestamp: expect.any(String),
@@ -61,7 +65,11 @@ describe.runIf(process.env.TEST_REDIS_URL)("GET /api/health with REDIS_URL", () 
     const response = await fresh.GET();
     const body = await response.json();
     expect(response.status).toBe(200);
-    expect(body.checks.rate_limit).toMatchObject({ ok: false, backend: "redis", error: "unreachable" });
+    expect(body.checks.rate_limit).toMatchObject({
+      ok: false,
+      backend: "redis",
+      error: "unreachable",
+    });
     const { closeRateLimiters } = await import("@/lib/ratelimit");
     await closeRateLimiters();
   });

@@ -19,8 +19,10 @@ function value(text: string, series: string): number | undefined {
 
 describe("GET /api/metrics", () => {
   it("counts callbacks by stage, outcome and status, with a latency histogram", async () => {
-    const series = 'framechain_callbacks_total{stage="video-complete",outcome="applied",status="200"}';
-    const sumSeries = 'framechain_callback_duration_seconds_sum{stage="video-complete",outcome="applied"}';
+    const series =
+      'framechain_callbacks_total{stage="video-complete",outcome="applied",status="200"}';
+    const sumSeries =
+      'framechain_callback_duration_seconds_sum{stage="video-complete",outcome="applied"}';
     const first = await scrape();
     const before = value(first, series) ?? 0;
     const sumBefore = value(first, sumSeries) ?? 0;
@@ -29,14 +31,25 @@ describe("GET /api/metrics", () => {
     metrics.callback("video-complete", "rejected", 401, 0.001);
     const text = await scrape();
     expect(value(text, series)).toBe(before + 2);
-    expect(value(text, 'framechain_callbacks_total{stage="video-complete",outcome="rejected",status="401"}')).toBeGreaterThanOrEqual(1);
+    expect(
+      value(
+        text,
+        'framechain_callbacks_total{stage="video-complete",outcome="rejected",status="401"}',
+      ),
+    ).toBeGreaterThanOrEqual(1);
 
-    const h = 'framechain_callback_duration_seconds_bucket{stage="video-complete",outcome="applied",le=';
+    const h =
+      'framechain_callback_duration_seconds_bucket{stage="video-complete",outcome="applied",le=';
     // Cumulative buckets: 0.02 s falls in le=0.025 and above, 0.3 s only from le=0.5.
     expect(value(text, `${h}"0.025"}`)).toBe(before + 1);
     expect(value(text, `${h}"0.5"}`)).toBe(before + 2);
     expect(value(text, `${h}"+Inf"}`)).toBe(before + 2);
-    expect(value(text, 'framechain_callback_duration_seconds_count{stage="video-complete",outcome="applied"}')).toBe(before + 2);
+    expect(
+      value(
+        text,
+        'framechain_callback_duration_seconds_count{stage="video-complete",outcome="applied"}',
+      ),
+    ).toBe(before + 2);
     expect(value(text, sumSeries)).toBeCloseTo(sumBefore + 0.32, 5);
     expect(text).toContain("# TYPE framechain_callback_duration_seconds histogram");
   });
@@ -49,10 +62,16 @@ describe("GET /api/metrics", () => {
     const text = await scrape();
     expect(value(text, 'framechain_rate_limited_total{stage="stitch-complete"}')).toBe(1);
     expect(value(text, 'framechain_outbound_requests_total{service="video",result="ok"}')).toBe(1);
-    expect(value(text, 'framechain_outbound_requests_total{service="video",result="retryable"}')).toBe(1);
-    expect(value(text, 'framechain_outbound_requests_total{service="stitch",result="final"}')).toBe(1);
+    expect(
+      value(text, 'framechain_outbound_requests_total{service="video",result="retryable"}'),
+    ).toBe(1);
+    expect(value(text, 'framechain_outbound_requests_total{service="stitch",result="final"}')).toBe(
+      1,
+    );
     expect(value(text, 'framechain_outbound_duration_seconds_count{service="video"}')).toBe(2);
-    expect(value(text, 'framechain_outbound_duration_seconds_bucket{service="video",le="5"}')).toBe(1);
+    expect(value(text, 'framechain_outbound_duration_seconds_bucket{service="video",le="5"}')).toBe(
+      1,
+    );
   });
 
   it("reflects projects, jobs, parked callbacks and open errors from the database", async () => {
@@ -63,11 +82,33 @@ describe("GET /api/metrics", () => {
       { id: "prj_m3", name: "three", status: "failed" },
     ]);
     await db.insert(jobs).values([
-      { id: "job_m1", kind: "notify", key: "notify:prj_m3:1:1", projectId: "prj_m3", status: "dead" },
-      { id: "job_m2", kind: "generate_video", key: "gv:prj_m1:1:1", projectId: "prj_m1", status: "queued" },
+      {
+        id: "job_m1",
+        kind: "notify",
+        key: "notify:prj_m3:1:1",
+        projectId: "prj_m3",
+        status: "dead",
+      },
+      {
+        id: "job_m2",
+        kind: "generate_video",
+        key: "gv:prj_m1:1:1",
+        projectId: "prj_m1",
+        status: "queued",
+      },
     ]);
-    await db.insert(webhookEvents).values({ source: "video-complete", outcome: "parked", httpStatus: 202, taskId: "t9", dedupKey: "t9:completed" });
-    await db.insert(errorLog).values({ type: "service", severity: "critical", message: "dead job" });
+    await db
+      .insert(webhookEvents)
+      .values({
+        source: "video-complete",
+        outcome: "parked",
+        httpStatus: 202,
+        taskId: "t9",
+        dedupKey: "t9:completed",
+      });
+    await db
+      .insert(errorLog)
+      .values({ type: "service", severity: "critical", message: "dead job" });
 
     const text = await scrape();
     expect(value(text, "framechain_database_up")).toBe(1);
@@ -85,10 +126,14 @@ describe("GET /api/metrics", () => {
   it("escapes label values and writes a well-formed exposition", async () => {
     metrics.rateLimited('odd"stage\\with\nnewline');
     const text = await scrape();
-    expect(text).toContain('framechain_rate_limited_total{stage="odd\\"stage\\\\with\\nnewline"} 1');
+    expect(text).toContain(
+      'framechain_rate_limited_total{stage="odd\\"stage\\\\with\\nnewline"} 1',
+    );
     expect(text.endsWith("\n")).toBe(true);
     for (const line of text.trimEnd().split("\n")) {
-      expect(line, line).toMatch(/^(# (HELP|TYPE) \w+ .+|\w+(\{.*\})? (-?\d+(\.\d+)?(e[-+]?\d+)?|NaN|[+-]Inf))$/);
+      expect(line, line).toMatch(
+        /^(# (HELP|TYPE) \w+ .+|\w+(\{.*\})? (-?\d+(\.\d+)?(e[-+]?\d+)?|NaN|[+-]Inf))$/,
+      );
     }
   });
 });

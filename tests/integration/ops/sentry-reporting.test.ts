@@ -19,7 +19,9 @@ beforeAll(async () => {
     defaultIntegrations: false,
     transport: (options: Parameters<typeof Sentry.createTransport>[0]) =>
       Sentry.createTransport(options, async (request) => {
-        envelopes.push(typeof request.body === "string" ? request.body : new TextDecoder().decode(request.body));
+        envelopes.push(
+          typeof request.body === "string" ? request.body : new TextDecoder().decode(request.body),
+        );
         return { statusCode: 200 };
       }),
   });
@@ -45,7 +47,9 @@ function sentEvents(): SentEvent[] {
       .split("\n")
       .filter(Boolean)
       .map((line) => JSON.parse(line))
-      .filter((item) => item && typeof item === "object" && ("exception" in item || "message" in item)),
+      .filter(
+        (item) => item && typeof item === "object" && ("exception" in item || "message" in item),
+      ),
   );
 }
 
@@ -57,10 +61,22 @@ describe("recordError with SENTRY_DSN set", () => {
       severity: "critical",
       message: `stitch service answered 503 (sent Bearer ${secret})`,
       projectId: "prj_s1",
-      context: { stage: "stitch-complete", kind: "stitch", job_id: "job_9", http_status: 503, payload: { video_urls: [secret] }, api_key: secret },
+      context: {
+        stage: "stitch-complete",
+        kind: "stitch",
+        job_id: "job_9",
+        http_status: 503,
+        payload: { video_urls: [secret] },
+        api_key: secret,
+      },
       cause: new Error(`upstream said token=${secret}`),
     });
-    await recordError({ type: "webhook", severity: "warning", message: "bad signature", context: { stage: "video-complete" } });
+    await recordError({
+      type: "webhook",
+      severity: "warning",
+      message: "bad signature",
+      context: { stage: "video-complete" },
+    });
     await recordError({ type: "webhook", severity: "info", message: "stale callback ignored" });
     await Sentry.flush(2000);
 
@@ -69,14 +85,33 @@ describe("recordError with SENTRY_DSN set", () => {
     expect(events).toHaveLength(2);
     const [critical, warning] = events;
     expect(critical!.level).toBe("fatal");
-    expect(critical!.tags).toMatchObject({ type: "service", stage: "stitch-complete", kind: "stitch", http_status: "503", project_id: "prj_s1" });
-    expect(critical!.contexts.framechain).toEqual({ stage: "stitch-complete", kind: "stitch", job_id: "job_9", http_status: 503 });
+    expect(critical!.tags).toMatchObject({
+      type: "service",
+      stage: "stitch-complete",
+      kind: "stitch",
+      http_status: "503",
+      project_id: "prj_s1",
+    });
+    expect(critical!.contexts.framechain).toEqual({
+      stage: "stitch-complete",
+      kind: "stitch",
+      job_id: "job_9",
+      http_status: 503,
+    });
     expect(critical!.exception.values[0]!.value).toBe("upstream said token=[Filtered]");
-    expect(warning).toMatchObject({ level: "warning", message: "bad signature", tags: { type: "webhook", stage: "video-complete" } });
+    expect(warning).toMatchObject({
+      level: "warning",
+      message: "bad signature",
+      tags: { type: "webhook", stage: "video-complete" },
+    });
 
     // The error log itself still got all three.
     const { listErrors } = await import("@/lib/observability/queries");
-    expect((await listErrors()).items.map((e) => e.severity)).toEqual(["info", "warning", "critical"]);
+    expect((await listErrors()).items.map((e) => e.severity)).toEqual([
+      "info",
+      "warning",
+      "critical",
+    ]);
   });
 
   it("scrubs request errors reported through onRequestError", async () => {

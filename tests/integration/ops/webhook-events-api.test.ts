@@ -16,13 +16,50 @@ describe("webhook event log API", () => {
     const db = await getDb();
     // Inserted one by one so ids (and so "newest first") follow this order.
     for (const row of [
-      { source: "video-complete", outcome: "applied", projectId: "prj_a", taskId: "t1", httpStatus: 200, reason: "e1" },
-      { source: "video-complete", outcome: "duplicate", projectId: "prj_a", taskId: "t1", httpStatus: 200, reason: "e2" },
-      { source: "last-frame-complete", outcome: "parked", projectId: null, taskId: "t2", httpStatus: 202, reason: "e3" },
-      { source: "stitch-complete", outcome: "rejected", projectId: "prj_b", taskId: null, httpStatus: 401, reason: "e4" },
-      { source: "stitch-complete", outcome: "applied", projectId: "prj_b", taskId: "t3", httpStatus: 200, reason: "e5" },
+      {
+        source: "video-complete",
+        outcome: "applied",
+        projectId: "prj_a",
+        taskId: "t1",
+        httpStatus: 200,
+        reason: "e1",
+      },
+      {
+        source: "video-complete",
+        outcome: "duplicate",
+        projectId: "prj_a",
+        taskId: "t1",
+        httpStatus: 200,
+        reason: "e2",
+      },
+      {
+        source: "last-frame-complete",
+        outcome: "parked",
+        projectId: null,
+        taskId: "t2",
+        httpStatus: 202,
+        reason: "e3",
+      },
+      {
+        source: "stitch-complete",
+        outcome: "rejected",
+        projectId: "prj_b",
+        taskId: null,
+        httpStatus: 401,
+        reason: "e4",
+      },
+      {
+        source: "stitch-complete",
+        outcome: "applied",
+        projectId: "prj_b",
+        taskId: "t3",
+        httpStatus: 200,
+        reason: "e5",
+      },
     ] as const) {
-      await db.insert(webhookEvents).values({ ...row, dedupKey: row.reason, payload: { secret_free: true } });
+      await db
+        .insert(webhookEvents)
+        .values({ ...row, dedupKey: row.reason, payload: { secret_free: true } });
     }
   });
 
@@ -49,7 +86,9 @@ describe("webhook event log API", () => {
     expect(reasons((await getJson("source=stitch-complete")).body.items)).toEqual(["e5", "e4"]);
     expect(reasons((await getJson("project_id=prj_a")).body.items)).toEqual(["e2", "e1"]);
     expect(reasons((await getJson("outcome=applied")).body.items)).toEqual(["e5", "e1"]);
-    expect(reasons((await getJson("outcome=applied&source=video-complete")).body.items)).toEqual(["e1"]);
+    expect(reasons((await getJson("outcome=applied&source=video-complete")).body.items)).toEqual([
+      "e1",
+    ]);
   });
 
   it("answers 400 with issues for bad query parameters", async () => {

@@ -43,12 +43,15 @@ async function create(n: number, extra: Record<string, unknown> = {}) {
 }
 
 function counts(projectId: string) {
-  const mine = services.requests.filter((r) => JSON.stringify(r.body).includes(projectId) || r.path !== "/notify");
+  const mine = services.requests.filter(
+    (r) => JSON.stringify(r.body).includes(projectId) || r.path !== "/notify",
+  );
   return {
     video: mine.filter((r) => r.path === "/video/api/v1/tasks/submit" && r.taskId).length,
     frame: mine.filter((r) => r.path === "/frame/api/v1/process" && r.taskId).length,
     stitch: mine.filter((r) => r.path === "/stitch/api/v1/stitch" && r.taskId).length,
-    notify: services.requests.filter((r) => r.path === "/notify" && r.body.project_id === projectId).length,
+    notify: services.requests.filter((r) => r.path === "/notify" && r.body.project_id === projectId)
+      .length,
   };
 }
 
@@ -61,11 +64,16 @@ describe("a 5-scene project", () => {
     const done = await app.getProject(project.id);
     expect(done.status).toBe("completed");
     expect(done.final_video_url).toMatch(/^https:\/\/cdn\.test\/task_\d+-final\.mp4$/);
-    expect(done.scenes.map((s: { status: string }) => s.status)).toEqual(Array(5).fill("completed"));
+    expect(done.scenes.map((s: { status: string }) => s.status)).toEqual(
+      Array(5).fill("completed"),
+    );
     expect(counts(project.id)).toEqual({ video: 5, frame: 5, stitch: 1, notify: 1 });
 
     const videos = services.of("/video/api/v1/tasks/submit");
-    expect(videos[0]!.body.task_data).toMatchObject({ scene_number: 1, start_image_url: "https://img.test/start.png" });
+    expect(videos[0]!.body.task_data).toMatchObject({
+      scene_number: 1,
+      start_image_url: "https://img.test/start.png",
+    });
     for (let k = 1; k < 5; k++) {
       expect(videos[k]!.body.task_data).toMatchObject({
         scene_number: k + 1,
@@ -73,9 +81,15 @@ describe("a 5-scene project", () => {
       });
     }
     const stitch = services.of("/stitch/api/v1/stitch")[0]!;
-    expect(stitch.body.video_urls).toEqual(done.scenes.map((s: { video_url: string }) => s.video_url));
+    expect(stitch.body.video_urls).toEqual(
+      done.scenes.map((s: { video_url: string }) => s.video_url),
+    );
     const notify = services.requests.find((r) => r.path === "/notify")!;
-    expect(notify.body).toMatchObject({ type: "project_completed", project_id: project.id, video_url: done.final_video_url });
+    expect(notify.body).toMatchObject({
+      type: "project_completed",
+      project_id: project.id,
+      video_url: done.final_video_url,
+    });
   });
 
   it("sends the exact outbound requests of CONTRACT.md §3", async () => {
@@ -101,7 +115,14 @@ describe("a 5-scene project", () => {
     expect(stitch!.headers.authorization).toBe("Bearer stitch-key");
     const notify = services.requests.find((r) => r.path === "/notify")!;
     expect(notify.headers["x-api-key"]).toBe("notify-key");
-    expect(Object.keys(notify.body).sort()).toEqual(["error", "project_id", "project_name", "timestamp", "type", "video_url"]);
+    expect(Object.keys(notify.body).sort()).toEqual([
+      "error",
+      "project_id",
+      "project_name",
+      "timestamp",
+      "type",
+      "video_url",
+    ]);
   });
 
   it("gives the same result with every callback delivered 3 times, in shuffled order, some without their ref", async () => {
@@ -135,7 +156,9 @@ describe("many projects at once", () => {
   it("50 concurrent 2-scene projects all complete, with no lost or doubled stage", async () => {
     const created = await Promise.all(
       Array.from({ length: 50 }, (_, i) =>
-        app.createProject({ name: `load ${i}`, scenes: scenes(2), autostart: true }).then((r) => r.json()),
+        app
+          .createProject({ name: `load ${i}`, scenes: scenes(2), autostart: true })
+          .then((r) => r.json()),
       ),
     );
     await drive(app, services, async (batch) => {
@@ -148,18 +171,33 @@ describe("many projects at once", () => {
     for (const project of created) {
       const done = await app.getProject(project.id);
       expect(done.status).toBe("completed");
-      const mine = (path: string) => services.of(path).filter((r) => JSON.stringify(r.body).includes(project.id) || r.body.project_id === project.id);
+      const mine = (path: string) =>
+        services
+          .of(path)
+          .filter(
+            (r) => JSON.stringify(r.body).includes(project.id) || r.body.project_id === project.id,
+          );
       expect(mine("/video/api/v1/tasks/submit")).toHaveLength(2);
-      expect(services.requests.filter((r) => r.path === "/notify" && r.body.project_id === project.id)).toHaveLength(1);
+      expect(
+        services.requests.filter((r) => r.path === "/notify" && r.body.project_id === project.id),
+      ).toHaveLength(1);
     }
     const byPath = (path: string) => services.of(path).length;
-    expect([byPath("/video/api/v1/tasks/submit"), byPath("/frame/api/v1/process"), byPath("/stitch/api/v1/stitch")]).toEqual([100, 100, 50]);
+    expect([
+      byPath("/video/api/v1/tasks/submit"),
+      byPath("/frame/api/v1/process"),
+      byPath("/stitch/api/v1/stitch"),
+    ]).toEqual([100, 100, 50]);
   });
 });
 
 describe("failures", () => {
   it("retries a service answering 503 twice, then succeeding", async () => {
-    services.answerNext("/video/api/v1/tasks/submit", { status: 503 }, { status: 503, headers: { "retry-after": "0" } });
+    services.answerNext(
+      "/video/api/v1/tasks/submit",
+      { status: 503 },
+      { status: 503, headers: { "retry-after": "0" } },
+    );
     const project = await create(1);
     for (let i = 0; i < 50 && services.of("/video/api/v1/tasks/submit").length === 0; i++) {
       await app.dispatcher.dispatchDueJobs();
@@ -176,7 +214,10 @@ describe("failures", () => {
     const project = await create(2);
     const failEveryVideo = async (batch: ReturnType<typeof completionFor>[]) => {
       for (const c of batch) {
-        const body = c.stage === "video-complete" && failing ? { task_id: c.body.task_id, status: "failed", error: "Model timed out" } : c.body;
+        const body =
+          c.stage === "video-complete" && failing
+            ? { task_id: c.body.task_id, status: "failed", error: "Model timed out" }
+            : c.body;
         await app.send(c.stage, body, c.url);
       }
     };
@@ -188,7 +229,9 @@ describe("failures", () => {
     expect(failed.scenes[0].error).toContain("attempt 3 of 3 failed: Model timed out");
     expect(failed.error).toContain("Model timed out");
     expect(services.of("/video/api/v1/tasks/submit")).toHaveLength(3);
-    const notify = services.requests.filter((r) => r.path === "/notify" && r.body.project_id === project.id);
+    const notify = services.requests.filter(
+      (r) => r.path === "/notify" && r.body.project_id === project.id,
+    );
     expect(notify.map((n) => n.body.type)).toEqual(["project_failed"]);
 
     expect((await app.start(project.id)).status).toBe(409);
@@ -199,15 +242,19 @@ describe("failures", () => {
     await drive(app, services, failEveryVideo);
     const done = await app.getProject(project.id);
     expect(done.status).toBe("completed");
-    expect(services.requests.filter((r) => r.path === "/notify" && r.body.project_id === project.id).map((n) => n.body.type)).toEqual([
-      "project_failed",
-      "project_completed",
-    ]);
+    expect(
+      services.requests
+        .filter((r) => r.path === "/notify" && r.body.project_id === project.id)
+        .map((n) => n.body.type),
+    ).toEqual(["project_failed", "project_completed"]);
     expect((await app.retry(project.id)).status).toBe(409);
   });
 
   it("a final 4xx from a service fails that attempt at once (no retry of the same request)", async () => {
-    services.answerNext("/video/api/v1/tasks/submit", { status: 422, body: { error: "prompt rejected" } });
+    services.answerNext("/video/api/v1/tasks/submit", {
+      status: 422,
+      body: { error: "prompt rejected" },
+    });
     const project = await create(1);
     await app.dispatcher.dispatchDueJobs();
     const state = await app.getProject(project.id);
@@ -222,7 +269,10 @@ describe("failures", () => {
     await app.dispatcher.dispatchDueJobs();
     const { jobs } = app.schema;
     // Time passing, without waiting: the deadline is now behind us.
-    await app.db.update(jobs).set({ deadlineAt: new Date(Date.now() - 1000) }).where(eq(jobs.projectId, project.id));
+    await app.db
+      .update(jobs)
+      .set({ deadlineAt: new Date(Date.now() - 1000) })
+      .where(eq(jobs.projectId, project.id));
     expect(await app.dispatcher.expireOverdueStages()).toBe(1);
     const state = await app.getProject(project.id);
     expect(state.scenes[0]).toMatchObject({ status: "generating_video", attempts: 2 });
@@ -274,7 +324,10 @@ describe("crash safety", () => {
     const claimed = await app.dispatcher.claimDueJobs(10); // claimed, then "the process died"
     expect(claimed).toHaveLength(1);
     const { jobs } = app.schema;
-    await app.db.update(jobs).set({ deadlineAt: new Date(Date.now() - 1) }).where(eq(jobs.id, claimed[0]!.id));
+    await app.db
+      .update(jobs)
+      .set({ deadlineAt: new Date(Date.now() - 1) })
+      .where(eq(jobs.id, claimed[0]!.id));
     await app.dispatcher.dispatchDueJobs();
     const [video] = services.of("/video/api/v1/tasks/submit");
     expect(video!.headers["idempotency-key"]).toBe(claimed[0]!.id);
@@ -283,20 +336,32 @@ describe("crash safety", () => {
   });
 
   it("a callback that races ahead of the record of its submission is parked (202) and applied when the task is recorded", async () => {
-    services.answerNext("/video/api/v1/tasks/submit", { status: 200, body: { task_id: "early-task", status: "queued" } });
+    services.answerNext("/video/api/v1/tasks/submit", {
+      status: 200,
+      body: { task_id: "early-task", status: "queued" },
+    });
     const project = await create(1);
-    const early = { task_id: "early-task", status: "completed", video_url: "https://cdn.test/early.mp4" };
+    const early = {
+      task_id: "early-task",
+      status: "completed",
+      video_url: "https://cdn.test/early.mp4",
+    };
     const parked = await app.send("video-complete", early);
     expect(parked.status).toBe(202);
     expect(await parked.json()).toMatchObject({ received: true, parked: true });
     expect((await app.send("video-complete", early)).status).toBe(202); // a resend is still parked, not lost
     await app.dispatcher.dispatchDueJobs();
     const state = await app.getProject(project.id);
-    expect(state.scenes[0]).toMatchObject({ status: "extracting_frame", video_url: "https://cdn.test/early.mp4" });
+    expect(state.scenes[0]).toMatchObject({
+      status: "extracting_frame",
+      video_url: "https://cdn.test/early.mp4",
+    });
     const [events] = await Promise.all([
       app.db.execute(sql`select outcome from webhook_events where task_id = 'early-task'`),
     ]);
-    const rows = (Array.isArray(events) ? events : (events as { rows: unknown[] }).rows) as { outcome: string }[];
+    const rows = (Array.isArray(events) ? events : (events as { rows: unknown[] }).rows) as {
+      outcome: string;
+    }[];
     expect(rows.map((r) => r.outcome)).toEqual(["applied"]);
     await runAfterResponse();
     await drive(app, services);
@@ -305,7 +370,11 @@ describe("crash safety", () => {
 
   it("the sweep applies a parked callback whose task became known without it (safety net)", async () => {
     const project = await create(1);
-    const early = { task_id: "stranded-task", status: "completed", video_url: "https://cdn.test/stranded.mp4" };
+    const early = {
+      task_id: "stranded-task",
+      status: "completed",
+      video_url: "https://cdn.test/stranded.mp4",
+    };
     expect((await app.send("video-complete", early)).status).toBe(202);
     const { jobs } = app.schema;
     // The task recorded by some path that did not look for parked callbacks.
@@ -315,7 +384,10 @@ describe("crash safety", () => {
       .where(eq(jobs.projectId, project.id));
     const swept = await app.dispatcher.sweep();
     expect(swept.unparked).toBe(1);
-    expect((await app.getProject(project.id)).scenes[0]).toMatchObject({ status: "extracting_frame", video_url: "https://cdn.test/stranded.mp4" });
+    expect((await app.getProject(project.id)).scenes[0]).toMatchObject({
+      status: "extracting_frame",
+      video_url: "https://cdn.test/stranded.mp4",
+    });
   });
 
   it("a callback by ref racing the record of its own submission never deadlocks with it", async () => {
@@ -330,12 +402,19 @@ describe("crash safety", () => {
       const { signRef } = await import("@/lib/webhooks/signing");
       signed.searchParams.set("sig", signRef("test-video-secret", job!.id));
       const [answer] = await Promise.all([
-        app.send("video-complete", { task_id: taskId, status: "completed", video_url: `https://cdn.test/${taskId}.mp4` }, signed.toString()),
+        app.send(
+          "video-complete",
+          { task_id: taskId, status: "completed", video_url: `https://cdn.test/${taskId}.mp4` },
+          signed.toString(),
+        ),
         app.dispatcher.recordSubmission(job!, taskId, { status: 202 }),
       ]);
       expect(answer.status).toBe(200);
       const state = await app.getProject(project.id);
-      expect(state.scenes[0]).toMatchObject({ status: "extracting_frame", video_url: `https://cdn.test/${taskId}.mp4` });
+      expect(state.scenes[0]).toMatchObject({
+        status: "extracting_frame",
+        video_url: `https://cdn.test/${taskId}.mp4`,
+      });
       await app.cancel(project.id);
     }
   });

@@ -32,7 +32,11 @@ describe("project change fan-out", () => {
     const stopB = subscribeProjectChanges((id) => b.push(id));
     expect(await projectChangesListening()).toBe(true);
 
-    const project = await createProject({ name: "fan-out", scenes: [{ prompt: "p", duration: 5 }], autostart: false });
+    const project = await createProject({
+      name: "fan-out",
+      scenes: [{ prompt: "p", duration: 5 }],
+      autostart: false,
+    });
     a.length = 0;
     b.length = 0;
     const db = await getDb();
@@ -40,7 +44,11 @@ describe("project change fan-out", () => {
     expect(await waitFor(() => a.includes(project.id) && b.includes(project.id), 1000)).toBe(true);
 
     // A rolled-back transaction's notification is never delivered.
-    const other = await createProject({ name: "rolled back", scenes: [{ prompt: "p", duration: 5 }], autostart: false });
+    const other = await createProject({
+      name: "rolled back",
+      scenes: [{ prompt: "p", duration: 5 }],
+      autostart: false,
+    });
     await db
       .transaction(async (tx) => {
         await notifyProjectChanged(tx, `${other.id}-never`);
@@ -59,7 +67,11 @@ describe("project change fan-out", () => {
   });
 
   it("finds a change that sent no notification by polling updated_at", async () => {
-    const project = await createProject({ name: "quiet", scenes: [{ prompt: "p", duration: 5 }], autostart: false });
+    const project = await createProject({
+      name: "quiet",
+      scenes: [{ prompt: "p", duration: 5 }],
+      autostart: false,
+    });
     const seen: string[] = [];
     const stop = subscribeProjectChanges((id) => seen.push(id));
     // The first poll sets the watermark; then a write without pg_notify, as if the NOTIFY was lost.

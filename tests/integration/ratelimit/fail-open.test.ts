@@ -47,10 +47,13 @@ describe("a failing rate-limit backend lets requests through", () => {
     const failedOpen = async (stage: string) => {
       const line = (await renderMetrics())
         .split("\n")
-        .find((l) => l.startsWith(`framechain_rate_limit_failed_open_total{stage="${stage}",backend="redis"}`));
+        .find((l) =>
+          l.startsWith(`framechain_rate_limit_failed_open_total{stage="${stage}",backend="redis"}`),
+        );
       return Number(line?.split(" ").at(-1) ?? 0);
     };
-    const failedBefore = (await failedOpen("video-complete")) + (await failedOpen("stitch-complete"));
+    const failedBefore =
+      (await failedOpen("video-complete")) + (await failedOpen("stitch-complete"));
 
     const first = await timed(() => checkRateLimit("video-complete", "203.0.113.10"));
     expect(first.value).toMatchObject({ allowed: true, failedOpen: true, backend: "redis" });
@@ -64,7 +67,9 @@ describe("a failing rate-limit backend lets requests through", () => {
         failedOpen: true,
       });
     }
-    expect((await failedOpen("video-complete")) + (await failedOpen("stitch-complete"))).toBe(failedBefore + 6);
+    expect((await failedOpen("video-complete")) + (await failedOpen("stitch-complete"))).toBe(
+      failedBefore + 6,
+    );
 
     const [entry] = await eventually(async () => {
       const items = await ratelimitErrors(loaded!.queries);

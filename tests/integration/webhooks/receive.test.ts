@@ -13,7 +13,10 @@ let app: App;
 
 beforeAll(async () => {
   services = await startFakeServices();
-  Object.assign(process.env, services.env, { RATE_LIMIT_STITCH: "5/1m", WEBHOOK_MAX_BODY_BYTES: "4096" });
+  Object.assign(process.env, services.env, {
+    RATE_LIMIT_STITCH: "5/1m",
+    WEBHOOK_MAX_BODY_BYTES: "4096",
+  });
   app = await loadApp();
 });
 afterAll(() => services.close());
@@ -36,7 +39,8 @@ async function projectWaitingForVideo(scenes = 2) {
   };
 }
 
-const post = (stage: Parameters<typeof callbackRequest>[0], request: Request) => app.webhooks[stage].POST(request);
+const post = (stage: Parameters<typeof callbackRequest>[0], request: Request) =>
+  app.webhooks[stage].POST(request);
 
 /** Every row the pipeline owns, to prove a refused callback changed nothing. */
 async function snapshot() {
@@ -52,7 +56,11 @@ describe("applied", () => {
     const { taskId, projectId } = await projectWaitingForVideo();
     const response = await post(
       "video-complete",
-      callbackRequest("video-complete", { task_id: taskId, status: "completed", video_url: "https://cdn.test/v.mp4" }),
+      callbackRequest("video-complete", {
+        task_id: taskId,
+        status: "completed",
+        video_url: "https://cdn.test/v.mp4",
+      }),
     );
     expect(response.status).toBe(200);
     expect(await json(response)).toEqual({
@@ -61,7 +69,10 @@ describe("applied", () => {
       scene_updated: true,
       last_frame_triggered: true,
     });
-    expect((await app.getProject(projectId)).scenes[0]).toMatchObject({ status: "extracting_frame", video_url: "https://cdn.test/v.mp4" });
+    expect((await app.getProject(projectId)).scenes[0]).toMatchObject({
+      status: "extracting_frame",
+      video_url: "https://cdn.test/v.mp4",
+    });
   });
 
   it("accepts the real service's shape (result.video_url, metadata ids) by its signed ref", async () => {
@@ -70,21 +81,40 @@ describe("applied", () => {
       task_id: taskId,
       project_id: projectId,
       status: "completed",
-      result: { video_url: "https://media.test/v.mp4", scene_id: sceneId, duration: 7, fps: 24, quality_score: 0.91 },
+      result: {
+        video_url: "https://media.test/v.mp4",
+        scene_id: sceneId,
+        duration: 7,
+        fps: 24,
+        quality_score: 0.91,
+      },
       completed_at: "2025-10-04T10:30:00.000Z",
       metadata: { project_id: projectId, scene_id: sceneId, job_id: jobId },
     };
-    const response = await post("video-complete", callbackRequest("video-complete", body, { scheme: "none", ref: jobId }));
+    const response = await post(
+      "video-complete",
+      callbackRequest("video-complete", body, { scheme: "none", ref: jobId }),
+    );
     expect(response.status).toBe(200);
     expect((await app.getProject(projectId)).scenes[0].video_url).toBe("https://media.test/v.mp4");
   });
 
   it("processing with progress stores the progress and leaves the status", async () => {
     const { taskId, projectId } = await projectWaitingForVideo();
-    const response = await post("video-complete", callbackRequest("video-complete", { task_id: taskId, status: "processing", progress: 45 }));
+    const response = await post(
+      "video-complete",
+      callbackRequest("video-complete", { task_id: taskId, status: "processing", progress: 45 }),
+    );
     expect(response.status).toBe(200);
-    expect(await json(response)).toMatchObject({ received: true, status: "processing", progress: 45 });
-    expect((await app.getProject(projectId)).scenes[0]).toMatchObject({ status: "generating_video", progress: 45 });
+    expect(await json(response)).toMatchObject({
+      received: true,
+      status: "processing",
+      progress: 45,
+    });
+    expect((await app.getProject(projectId)).scenes[0]).toMatchObject({
+      status: "generating_video",
+      progress: 45,
+    });
   });
 });
 
@@ -92,9 +122,14 @@ describe("duplicates, stale and unknown", () => {
   it("the same task + status again is a duplicate and changes nothing", async () => {
     const { taskId } = await projectWaitingForVideo();
     const body = { task_id: taskId, status: "completed", video_url: "https://cdn.test/a.mp4" };
-    expect((await post("video-complete", callbackRequest("video-complete", body))).status).toBe(200);
+    expect((await post("video-complete", callbackRequest("video-complete", body))).status).toBe(
+      200,
+    );
     const before = await snapshot();
-    const again = await post("video-complete", callbackRequest("video-complete", { ...body, video_url: "https://cdn.test/b.mp4" }));
+    const again = await post(
+      "video-complete",
+      callbackRequest("video-complete", { ...body, video_url: "https://cdn.test/b.mp4" }),
+    );
     expect(again.status).toBe(200);
     expect(await json(again)).toEqual({ received: true, duplicate: true });
     expect(await snapshot()).toBe(before);
@@ -102,53 +137,103 @@ describe("duplicates, stale and unknown", () => {
 
   it("the same webhook-id again is a duplicate", async () => {
     const { taskId } = await projectWaitingForVideo();
-    const first = callbackRequest("video-complete", { task_id: taskId, status: "processing", progress: 10 }, { scheme: "standard", webhookId: "msg_same" });
-    const second = callbackRequest("video-complete", { task_id: taskId, status: "processing", progress: 20 }, { scheme: "standard", webhookId: "msg_same" });
-    expect(await json(await post("video-complete", first))).toMatchObject({ received: true, status: "processing" });
-    expect(await json(await post("video-complete", second))).toEqual({ received: true, duplicate: true });
+    const first = callbackRequest(
+      "video-complete",
+      { task_id: taskId, status: "processing", progress: 10 },
+      { scheme: "standard", webhookId: "msg_same" },
+    );
+    const second = callbackRequest(
+      "video-complete",
+      { task_id: taskId, status: "processing", progress: 20 },
+      { scheme: "standard", webhookId: "msg_same" },
+    );
+    expect(await json(await post("video-complete", first))).toMatchObject({
+      received: true,
+      status: "processing",
+    });
+    expect(await json(await post("video-complete", second))).toEqual({
+      received: true,
+      duplicate: true,
+    });
   });
 
   it("20 concurrent copies of one callback apply once; 19 are duplicates", async () => {
     const { taskId, projectId } = await projectWaitingForVideo();
     const body = { task_id: taskId, status: "completed", video_url: "https://cdn.test/c.mp4" };
     const answers = await Promise.all(
-      Array.from({ length: 20 }, () => post("video-complete", callbackRequest("video-complete", body)).then(json)),
+      Array.from({ length: 20 }, () =>
+        post("video-complete", callbackRequest("video-complete", body)).then(json),
+      ),
     );
     expect(answers.filter((a) => a.duplicate === true)).toHaveLength(19);
-    expect(answers.filter((a) => a.status === "completed" && a.last_frame_triggered === true)).toHaveLength(1);
+    expect(
+      answers.filter((a) => a.status === "completed" && a.last_frame_triggered === true),
+    ).toHaveLength(1);
     const frames = await app.db.execute(
       sql`select count(*)::int as n from jobs where project_id = ${projectId} and kind = 'extract_last_frame'`,
     );
-    const rows = (Array.isArray(frames) ? frames : (frames as { rows: { n: number }[] }).rows) as { n: number }[];
+    const rows = (Array.isArray(frames) ? frames : (frames as { rows: { n: number }[] }).rows) as {
+      n: number;
+    }[];
     expect(rows[0]!.n).toBe(1);
   });
 
   it("a stale callback (an older attempt's task) is ignored", async () => {
     const { taskId } = await projectWaitingForVideo();
-    await post("video-complete", callbackRequest("video-complete", { task_id: taskId, status: "failed", error: "boom" }));
-    const late = await post("video-complete", callbackRequest("video-complete", { task_id: taskId, status: "completed", video_url: "https://cdn.test/late.mp4" }));
+    await post(
+      "video-complete",
+      callbackRequest("video-complete", { task_id: taskId, status: "failed", error: "boom" }),
+    );
+    const late = await post(
+      "video-complete",
+      callbackRequest("video-complete", {
+        task_id: taskId,
+        status: "completed",
+        video_url: "https://cdn.test/late.mp4",
+      }),
+    );
     expect(late.status).toBe(200);
-    expect(await json(late)).toMatchObject({ received: true, ignored: expect.stringContaining("stale attempt 1") });
+    expect(await json(late)).toMatchObject({
+      received: true,
+      ignored: expect.stringContaining("stale attempt 1"),
+    });
   });
 
   it("a callback for a task not known yet gets 202 and is kept", async () => {
-    const response = await post("stitch-complete", callbackRequest("stitch-complete", { task_id: "nobody-knows", status: "completed", final_video_url: "https://cdn.test/f.mp4" }));
+    const response = await post(
+      "stitch-complete",
+      callbackRequest("stitch-complete", {
+        task_id: "nobody-knows",
+        status: "completed",
+        final_video_url: "https://cdn.test/f.mp4",
+      }),
+    );
     expect(response.status).toBe(202);
     expect(await json(response)).toMatchObject({ received: true, parked: true });
-    const events = await app.db.execute(sql`select outcome from webhook_events where task_id = 'nobody-knows'`);
-    const rows = (Array.isArray(events) ? events : (events as { rows: { outcome: string }[] }).rows) as { outcome: string }[];
+    const events = await app.db.execute(
+      sql`select outcome from webhook_events where task_id = 'nobody-knows'`,
+    );
+    const rows = (
+      Array.isArray(events) ? events : (events as { rows: { outcome: string }[] }).rows
+    ) as { outcome: string }[];
     expect(rows).toEqual([{ outcome: "parked" }]);
   });
 });
 
 describe("refused", () => {
   it.each<[string, string]>([
-    ["not JSON", "{\"task_id\": "],
+    ["not JSON", '{"task_id": '],
     ["an array", "[1,2]"],
     ["no task_id", JSON.stringify({ status: "completed", video_url: "https://cdn.test/x.mp4" })],
     ["an unknown status", JSON.stringify({ task_id: "t", status: "exploded" })],
-    ["a javascript: URL", JSON.stringify({ task_id: "t", status: "completed", video_url: "javascript:alert(1)" })],
-    ["a relative URL", JSON.stringify({ task_id: "t", status: "completed", video_url: "/videos/1.mp4" })],
+    [
+      "a javascript: URL",
+      JSON.stringify({ task_id: "t", status: "completed", video_url: "javascript:alert(1)" }),
+    ],
+    [
+      "a relative URL",
+      JSON.stringify({ task_id: "t", status: "completed", video_url: "/videos/1.mp4" }),
+    ],
     ["completed without its video", JSON.stringify({ task_id: "t", status: "completed" })],
     ["progress above 100", JSON.stringify({ task_id: "t", status: "processing", progress: 150 })],
   ])("400 for %s, with the issues, changing nothing", async (_name, raw) => {
@@ -169,15 +254,30 @@ describe("refused", () => {
   ])("401 for %s", async (_name, options) => {
     const { taskId } = await projectWaitingForVideo(1);
     const before = await snapshot();
-    const response = await post("video-complete", callbackRequest("video-complete", { task_id: taskId, status: "completed", video_url: "https://cdn.test/x.mp4" }, options));
+    const response = await post(
+      "video-complete",
+      callbackRequest(
+        "video-complete",
+        { task_id: taskId, status: "completed", video_url: "https://cdn.test/x.mp4" },
+        options,
+      ),
+    );
     expect(response.status).toBe(401);
     expect(await json(response)).toEqual({ error: "Invalid signature" });
     expect(await snapshot()).toBe(before);
   });
 
   it("401 for a tampered body", async () => {
-    const request = callbackRequest("video-complete", { task_id: "t1", status: "processing", progress: 1 });
-    const tampered = new Request(request.url, { method: "POST", headers: request.headers, body: JSON.stringify({ task_id: "t1", status: "processing", progress: 2 }) });
+    const request = callbackRequest("video-complete", {
+      task_id: "t1",
+      status: "processing",
+      progress: 1,
+    });
+    const tampered = new Request(request.url, {
+      method: "POST",
+      headers: request.headers,
+      body: JSON.stringify({ task_id: "t1", status: "processing", progress: 2 }),
+    });
     expect((await post("video-complete", tampered)).status).toBe(401);
   });
 
@@ -185,7 +285,15 @@ describe("refused", () => {
     const { taskId } = await projectWaitingForVideo(1);
     const before = await snapshot();
     for (const ids of [{ project_id: "prj_other" }, { scene_id: "scn_other" }]) {
-      const response = await post("video-complete", callbackRequest("video-complete", { task_id: taskId, status: "completed", video_url: "https://cdn.test/x.mp4", ...ids }));
+      const response = await post(
+        "video-complete",
+        callbackRequest("video-complete", {
+          task_id: taskId,
+          status: "completed",
+          video_url: "https://cdn.test/x.mp4",
+          ...ids,
+        }),
+      );
       expect(response.status).toBe(409);
     }
     expect(await snapshot()).toBe(before);
@@ -193,12 +301,24 @@ describe("refused", () => {
 
   it("409 when a signed ref names another stage's job", async () => {
     const { jobId } = await projectWaitingForVideo(1);
-    const response = await post("stitch-complete", callbackRequest("stitch-complete", { task_id: "x", status: "completed", final_video_url: "https://cdn.test/f.mp4" }, { ref: jobId }));
+    const response = await post(
+      "stitch-complete",
+      callbackRequest(
+        "stitch-complete",
+        { task_id: "x", status: "completed", final_video_url: "https://cdn.test/f.mp4" },
+        { ref: jobId },
+      ),
+    );
     expect(response.status).toBe(409);
   });
 
   it("413 for a body over WEBHOOK_MAX_BODY_BYTES", async () => {
-    const big = JSON.stringify({ task_id: "t", status: "processing", progress: 1, metadata: { pad: "x".repeat(5000) } });
+    const big = JSON.stringify({
+      task_id: "t",
+      status: "processing",
+      progress: 1,
+      metadata: { pad: "x".repeat(5000) },
+    });
     expect((await post("video-complete", callbackRequest("video-complete", big))).status).toBe(413);
   });
 
@@ -206,7 +326,14 @@ describe("refused", () => {
     const answers = [];
     for (let i = 0; i < 7; i++) {
       answers.push(
-        await post("stitch-complete", callbackRequest("stitch-complete", { task_id: `rl-${i}`, status: "processing" }, { ip: "192.0.2.99" })),
+        await post(
+          "stitch-complete",
+          callbackRequest(
+            "stitch-complete",
+            { task_id: `rl-${i}`, status: "processing" },
+            { ip: "192.0.2.99" },
+          ),
+        ),
       );
     }
     expect(answers.map((a) => a.status)).toEqual([202, 202, 202, 202, 202, 429, 429]);
@@ -216,10 +343,24 @@ describe("refused", () => {
     expect(limited.headers.get("x-ratelimit-remaining")).toBe("0");
     expect(Number(limited.headers.get("x-ratelimit-reset"))).toBeGreaterThan(Date.now() / 1000);
     // Unsigned requests count too, and past the limit nothing is written for them.
-    const unsigned = await post("stitch-complete", callbackRequest("stitch-complete", { task_id: "rl-x", status: "processing" }, { ip: "192.0.2.99", scheme: "none" }));
+    const unsigned = await post(
+      "stitch-complete",
+      callbackRequest(
+        "stitch-complete",
+        { task_id: "rl-x", status: "processing" },
+        { ip: "192.0.2.99", scheme: "none" },
+      ),
+    );
     expect(unsigned.status).toBe(429);
     // Another client has its own budget.
-    const other = await post("stitch-complete", callbackRequest("stitch-complete", { task_id: "rl-other", status: "processing" }, { ip: "192.0.2.100" }));
+    const other = await post(
+      "stitch-complete",
+      callbackRequest(
+        "stitch-complete",
+        { task_id: "rl-other", status: "processing" },
+        { ip: "192.0.2.100" },
+      ),
+    );
     expect(other.status).toBe(202);
   });
 
@@ -235,13 +376,16 @@ describe("refused", () => {
           fc.json(),
           fc.jsonValue().map((v) => JSON.stringify(v)),
           fc
-            .record({
-              task_id: fc.oneof(fc.string(), fc.integer(), fc.double(), fc.constant(null)),
-              status: fc.oneof(fc.constantFrom("completed", "failed", "processing"), fc.string()),
-              video_url: fc.oneof(fc.webUrl(), fc.string(), fc.constant("javascript:alert(1)")),
-              progress: fc.oneof(fc.double(), fc.integer(), fc.constant(1e308)),
-              scene_id: fc.oneof(fc.string(), fc.object()),
-            }, { requiredKeys: [] })
+            .record(
+              {
+                task_id: fc.oneof(fc.string(), fc.integer(), fc.double(), fc.constant(null)),
+                status: fc.oneof(fc.constantFrom("completed", "failed", "processing"), fc.string()),
+                video_url: fc.oneof(fc.webUrl(), fc.string(), fc.constant("javascript:alert(1)")),
+                progress: fc.oneof(fc.double(), fc.integer(), fc.constant(1e308)),
+                scene_id: fc.oneof(fc.string(), fc.object()),
+              },
+              { requiredKeys: [] },
+            )
             .map((v) => JSON.stringify(v)),
           fc.string().map((s) => `{"task_id":"${s}`), // truncated
           fc.nat(60).map((d) => `${"[".repeat(d * 50)}${"]".repeat(d * 50)}`), // deep nesting
@@ -279,12 +423,17 @@ describe("health and outages", () => {
       process.env.DATABASE_URL = "postgres://nobody@127.0.0.1:1/none";
       vi.resetModules();
       const route = await import("@/app/api/webhooks/video-complete/route");
-      const response = await route.POST(callbackRequest("video-complete", { task_id: "t", status: "processing", progress: 1 }));
+      const response = await route.POST(
+        callbackRequest("video-complete", { task_id: "t", status: "processing", progress: 1 }),
+      );
       expect(response.status).toBe(503);
       expect(response.headers.get("retry-after")).toBeTruthy();
       const health = await route.GET();
       expect(health.status).toBe(503);
-      expect(await json(health)).toMatchObject({ status: "degraded", reason: expect.stringContaining("database") });
+      expect(await json(health)).toMatchObject({
+        status: "degraded",
+        reason: expect.stringContaining("database"),
+      });
     } finally {
       cache.__framechainDb = saved;
       if (savedUrl === undefined) delete process.env.DATABASE_URL;

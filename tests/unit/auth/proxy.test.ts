@@ -36,7 +36,11 @@ function collectRoutes(dir: string, segments: string[] = []): Route[] {
         .filter((s) => !/^\(.*\)$/.test(s) && !s.startsWith("@")) // route groups and parallel slots add no segment
         .map((s) => (/^\[\[?\.\.\./.test(s) ? "a/b" : /^\[.+\]$/.test(s) ? "x1" : s))
         .join("/")}`;
-      found.push({ file: path.join(dir, entry.name), url, kind: entry.name.startsWith("page") ? "page" : "route" });
+      found.push({
+        file: path.join(dir, entry.name),
+        url,
+        kind: entry.name.startsWith("page") ? "page" : "route",
+      });
     }
   }
   return found;
@@ -60,7 +64,10 @@ async function loadProxy(settings: Record<string, string | undefined>): Promise<
 }
 
 function request(url: string, init: { method?: string; headers?: Record<string, string> } = {}) {
-  return new NextRequest(new URL(url, ORIGIN), { method: init.method ?? "GET", headers: init.headers });
+  return new NextRequest(new URL(url, ORIGIN), {
+    method: init.method ?? "GET",
+    headers: init.headers,
+  });
 }
 const passedThrough = (response: Response) => response.headers.get("x-middleware-next") === "1";
 
@@ -90,25 +97,31 @@ describe("proxy with ADMIN_TOKEN set", () => {
     proxy = await loadProxy({ NODE_ENV: "test", ADMIN_TOKEN });
   });
 
-  it.each(protectedRoutes.map((r) => [r.url, r] as const))("refuses an unauthenticated request to %s", (_url, route) => {
-    const get = proxy(request(route.url));
-    if (route.kind === "page" || !route.url.startsWith("/api/")) {
-      expect(get.status).toBe(307);
-      const location = new URL(get.headers.get("location")!);
-      expect(location.pathname).toBe("/sign-in");
-      expect(location.searchParams.get("next")).toBe(route.url);
-    } else {
-      expect(get.status).toBe(401);
-      expect(get.headers.get("www-authenticate")).toMatch(/^Bearer/);
-    }
-    const post = proxy(request(route.url, { method: "POST", headers: { origin: ORIGIN } }));
-    expect(post.status).toBe(401);
-  });
+  it.each(protectedRoutes.map((r) => [r.url, r] as const))(
+    "refuses an unauthenticated request to %s",
+    (_url, route) => {
+      const get = proxy(request(route.url));
+      if (route.kind === "page" || !route.url.startsWith("/api/")) {
+        expect(get.status).toBe(307);
+        const location = new URL(get.headers.get("location")!);
+        expect(location.pathname).toBe("/sign-in");
+        expect(location.searchParams.get("next")).toBe(route.url);
+      } else {
+        expect(get.status).toBe(401);
+        expect(get.headers.get("www-authenticate")).toMatch(/^Bearer/);
+      }
+      const post = proxy(request(route.url, { method: "POST", headers: { origin: ORIGIN } }));
+      expect(post.status).toBe(401);
+    },
+  );
 
-  it.each(publicRoutes.map((r) => [r.url, r] as const))("lets %s through without a token", (_url, route) => {
-    expect(passedThrough(proxy(request(route.url)))).toBe(true);
-    expect(passedThrough(proxy(request(route.url, { method: "POST" })))).toBe(true);
-  });
+  it.each(publicRoutes.map((r) => [r.url, r] as const))(
+    "lets %s through without a token",
+    (_url, route) => {
+      expect(passedThrough(proxy(request(route.url)))).toBe(true);
+      expect(passedThrough(proxy(request(route.url, { method: "POST" })))).toBe(true);
+    },
+  );
 
   it("never blocks Next's static assets", () => {
     expect(passedThrough(proxy(request("/_next/static/chunks/main-abc.js")))).toBe(true);
@@ -131,13 +144,23 @@ describe("proxy with ADMIN_TOKEN set", () => {
   });
 
   it("accepts the bearer token and refuses a wrong one", () => {
-    const ok = proxy(request("/api/v1/errors", { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } }));
+    const ok = proxy(
+      request("/api/v1/errors", { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } }),
+    );
     expect(passedThrough(ok)).toBe(true);
     const post = proxy(
-      request("/api/v1/projects", { method: "POST", headers: { authorization: `Bearer ${ADMIN_TOKEN}` } }),
+      request("/api/v1/projects", {
+        method: "POST",
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      }),
     );
     expect(passedThrough(post)).toBe(true); // no Origin needed: a bearer token is not ambient
-    for (const header of [`Bearer ${ADMIN_TOKEN}x`, "Bearer ", `Basic ${ADMIN_TOKEN}`, ADMIN_TOKEN]) {
+    for (const header of [
+      `Bearer ${ADMIN_TOKEN}x`,
+      "Bearer ",
+      `Basic ${ADMIN_TOKEN}`,
+      ADMIN_TOKEN,
+    ]) {
       const refused = proxy(request("/api/v1/errors", { headers: { authorization: header } }));
       expect(refused.status, header).toBe(401);
     }
@@ -161,7 +184,9 @@ describe("proxy with ADMIN_TOKEN set", () => {
     const { createSessionValue, SESSION_COOKIE } = await import("@/lib/auth/session");
     const cookie = `${SESSION_COOKIE}=${createSessionValue(ADMIN_TOKEN)}`;
     const post = (headers: Record<string, string>) =>
-      proxy(request("/api/v1/errors/1/dismiss", { method: "POST", headers: { cookie, ...headers } }));
+      proxy(
+        request("/api/v1/errors/1/dismiss", { method: "POST", headers: { cookie, ...headers } }),
+      );
 
     const refusedHeaders: Record<string, string>[] = [
       { origin: "https://evil.example" },
@@ -178,18 +203,31 @@ describe("proxy with ADMIN_TOKEN set", () => {
     }
     expect(passedThrough(post({ origin: ORIGIN }))).toBe(true);
     expect(passedThrough(post({ "sec-fetch-site": "same-origin" }))).toBe(true);
-    expect(passedThrough(post({ origin: "https://app.example", "x-forwarded-host": "app.example" }))).toBe(true);
+    expect(
+      passedThrough(post({ origin: "https://app.example", "x-forwarded-host": "app.example" })),
+    ).toBe(true);
     for (const method of ["PUT", "PATCH", "DELETE"]) {
-      const response = proxy(request("/api/v1/projects/x1", { method, headers: { cookie, origin: "https://evil.example" } }));
+      const response = proxy(
+        request("/api/v1/projects/x1", {
+          method,
+          headers: { cookie, origin: "https://evil.example" },
+        }),
+      );
       expect(response.status, method).toBe(403);
     }
     // Reads carry no CSRF risk worth refusing (SameSite=Strict already keeps the cookie home).
-    expect(passedThrough(proxy(request("/api/v1/errors", { headers: { cookie, origin: "https://evil.example" } })))).toBe(true);
+    expect(
+      passedThrough(
+        proxy(request("/api/v1/errors", { headers: { cookie, origin: "https://evil.example" } })),
+      ),
+    ).toBe(true);
   });
 
   it("keeps the query string in the sign-in redirect", () => {
     const response = proxy(request("/errors?type=service&severity=error"));
-    expect(new URL(response.headers.get("location")!).searchParams.get("next")).toBe("/errors?type=service&severity=error");
+    expect(new URL(response.headers.get("location")!).searchParams.get("next")).toBe(
+      "/errors?type=service&severity=error",
+    );
   });
 });
 
@@ -206,7 +244,8 @@ describe("proxy in production with no ADMIN_TOKEN", () => {
   });
 
   it("still serves callbacks, health and the sign-in page", () => {
-    for (const route of publicRoutes) expect(passedThrough(proxy(request(route.url))), route.url).toBe(true);
+    for (const route of publicRoutes)
+      expect(passedThrough(proxy(request(route.url))), route.url).toBe(true);
   });
 });
 
@@ -219,8 +258,14 @@ describe("proxy in development with no ADMIN_TOKEN", () => {
   it("is open to local tools, but not to writes from another site's pages", () => {
     expect(passedThrough(proxy(request("/api/v1/errors")))).toBe(true);
     expect(passedThrough(proxy(request("/api/v1/projects", { method: "POST" })))).toBe(true);
-    expect(passedThrough(proxy(request("/api/v1/projects", { method: "POST", headers: { origin: ORIGIN } })))).toBe(true);
-    const csrf = proxy(request("/api/v1/projects", { method: "POST", headers: { origin: "https://evil.example" } }));
+    expect(
+      passedThrough(
+        proxy(request("/api/v1/projects", { method: "POST", headers: { origin: ORIGIN } })),
+      ),
+    ).toBe(true);
+    const csrf = proxy(
+      request("/api/v1/projects", { method: "POST", headers: { origin: "https://evil.example" } }),
+    );
     expect(csrf.status).toBe(403);
   });
 });

@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { createSessionValue, isValidSession, SESSION_MAX_AGE_SECONDS, safeNextPath, tokenMatches } from "@/lib/auth/session";
+import {
+  createSessionValue,
+  isValidSession,
+  SESSION_MAX_AGE_SECONDS,
+  safeNextPath,
+  tokenMatches,
+} from "@/lib/auth/session";
 
 const TOKEN = "admin-token-for-unit-tests";
 
@@ -23,8 +29,21 @@ describe("admin session cookie", () => {
     const now = Date.UTC(2030, 0, 1);
     const [version, expiry, mac] = createSessionValue(TOKEN, now).split(".");
     expect(isValidSession(`${version}.${Number(expiry) + 86_400}.${mac}`, TOKEN, now)).toBe(false);
-    expect(isValidSession(`${version}.${expiry}.${mac!.replace(/^./, (c) => (c === "0" ? "1" : "0"))}`, TOKEN, now)).toBe(false);
-    for (const junk of [undefined, "", TOKEN, "v1..", `v2.${expiry}.${mac}`, `v1.${expiry}.${mac}00`]) {
+    expect(
+      isValidSession(
+        `${version}.${expiry}.${mac!.replace(/^./, (c) => (c === "0" ? "1" : "0"))}`,
+        TOKEN,
+        now,
+      ),
+    ).toBe(false);
+    for (const junk of [
+      undefined,
+      "",
+      TOKEN,
+      "v1..",
+      `v2.${expiry}.${mac}`,
+      `v1.${expiry}.${mac}00`,
+    ]) {
       expect(isValidSession(junk, TOKEN, now), String(junk)).toBe(false);
     }
   });
@@ -41,7 +60,17 @@ describe("safeNextPath", () => {
   it("keeps local paths and refuses anything that leaves the site", () => {
     expect(safeNextPath("/errors?type=service")).toBe("/errors?type=service");
     expect(safeNextPath("/projects/p1")).toBe("/projects/p1");
-    for (const bad of ["https://evil.example", "//evil.example", "/\\evil.example", "evil", "", null, 42, "/sign-in", "/a\r\nb"]) {
+    for (const bad of [
+      "https://evil.example",
+      "//evil.example",
+      "/\\evil.example",
+      "evil",
+      "",
+      null,
+      42,
+      "/sign-in",
+      "/a\r\nb",
+    ]) {
       expect(safeNextPath(bad), String(bad)).toBe("/projects");
     }
   });

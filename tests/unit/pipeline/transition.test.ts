@@ -11,7 +11,11 @@ import {
 
 /** Every arrow of CONTRACT.md §1, and every event that must change nothing, without a database. */
 
-function scene(number: number, status: SceneStatus = "pending", extra: Partial<SceneState> = {}): SceneState {
+function scene(
+  number: number,
+  status: SceneStatus = "pending",
+  extra: Partial<SceneState> = {},
+): SceneState {
   return {
     id: `scn_${number}`,
     number,
@@ -33,9 +37,22 @@ function state(
   maxAttempts = 3,
 ): PipelineState {
   return {
-    project: { id: "prj_1", name: "Demo", status, run: 1, startImageUrl: "https://img.example/start.png" },
+    project: {
+      id: "prj_1",
+      name: "Demo",
+      status,
+      run: 1,
+      startImageUrl: "https://img.example/start.png",
+    },
     scenes,
-    job: job && { id: "job_1", sceneId: null, status: "waiting", attempt: 1, payload: { x: 1 }, ...job },
+    job: job && {
+      id: "job_1",
+      sceneId: null,
+      status: "waiting",
+      attempt: 1,
+      payload: { x: 1 },
+      ...job,
+    },
     maxAttempts,
   };
 }
@@ -46,8 +63,14 @@ const done = (n: number) =>
     thumbnailUrl: `https://v.example/${n}.jpg`,
     lastFrameUrl: `https://f.example/${n}.jpg`,
   });
-const videoDone: PipelineEvent = { type: "stage_completed", result: { videoUrl: "https://v.example/new.mp4" } };
-const frameDone: PipelineEvent = { type: "stage_completed", result: { lastFrameUrl: "https://f.example/new.jpg" } };
+const videoDone: PipelineEvent = {
+  type: "stage_completed",
+  result: { videoUrl: "https://v.example/new.mp4" },
+};
+const frameDone: PipelineEvent = {
+  type: "stage_completed",
+  result: { lastFrameUrl: "https://f.example/new.jpg" },
+};
 const stitchDone: PipelineEvent = {
   type: "stage_completed",
   result: { finalVideoUrl: "https://v.example/final.mp4", duration: 15 },
@@ -61,33 +84,60 @@ describe("start", () => {
     if (d.outcome !== "applied") return;
     expect(d.project).toEqual({ id: "prj_1", expect: "draft", patch: { status: "generating" } });
     expect(d.scenes).toHaveLength(1);
-    expect(d.scenes[0]).toMatchObject({ id: "scn_1", expect: "pending", patch: { status: "generating_video", attempts: 1 } });
+    expect(d.scenes[0]).toMatchObject({
+      id: "scn_1",
+      expect: "pending",
+      patch: { status: "generating_video", attempts: 1 },
+    });
     expect(d.enqueue).toEqual([
       expect.objectContaining({
         kind: "generate_video",
         sceneId: "scn_1",
         attempt: 1,
-        payload: expect.objectContaining({ start_image_url: "https://img.example/start.png", scene_number: 1 }),
+        payload: expect.objectContaining({
+          start_image_url: "https://img.example/start.png",
+          scene_number: 1,
+        }),
       }),
     ]);
   });
 
-  it.each(["generating", "stitching", "completed", "failed", "cancelled"] as const)("is refused from %s", (status) => {
-    expect(transition(state(status, [scene(1)]), { type: "start" }).outcome).toBe("refused");
-  });
+  it.each(["generating", "stitching", "completed", "failed", "cancelled"] as const)(
+    "is refused from %s",
+    (status) => {
+      expect(transition(state(status, [scene(1)]), { type: "start" }).outcome).toBe("refused");
+    },
+  );
 });
 
 describe("video-complete", () => {
   const generating = (job: Partial<JobState> = {}, sceneStatus: SceneStatus = "generating_video") =>
-    state("generating", [scene(1, sceneStatus), scene(2)], { kind: "generate_video", sceneId: "scn_1", ...job });
+    state("generating", [scene(1, sceneStatus), scene(2)], {
+      kind: "generate_video",
+      sceneId: "scn_1",
+      ...job,
+    });
 
   it("records the video and queues last-frame extraction", () => {
     const d = transition(generating(), videoDone);
     expect(d).toMatchObject({
       outcome: "applied",
       job: { id: "job_1", expect: "waiting", patch: { status: "succeeded" } },
-      scenes: [{ id: "scn_1", expect: "generating_video", patch: { status: "extracting_frame", videoUrl: "https://v.example/new.mp4" } }],
-      enqueue: [{ kind: "extract_last_frame", sceneId: "scn_1", attempt: 1, payload: { video_url: "https://v.example/new.mp4" } }],
+      scenes: [
+        {
+          id: "scn_1",
+          expect: "generating_video",
+          patch: { status: "extracting_frame", videoUrl: "https://v.example/new.mp4" },
+        },
+      ],
+      enqueue: [
+        {
+          kind: "extract_last_frame",
+          sceneId: "scn_1",
+          attempt: 1,
+          payload: { video_url: "https://v.example/new.mp4" },
+        },
+      ],
       flags: { scene_updated: true, last_frame_triggered: true },
     });
   });
@@ -104,7 +154,11 @@ describe("video-complete", () => {
 
   it("stores progress without changing status", () => {
     const d = transition(generating(), { type: "stage_progress", progress: 45.4 });
-    expect(d).toMatchObject({ outcome: "applied", scenes: [{ id: "scn_1", patch: { progress: 45 } }], enqueue: [] });
+    expect(d).toMatchObject({
+      outcome: "applied",
+      scenes: [{ id: "scn_1", patch: { progress: 45 } }],
+      enqueue: [],
+    });
     if (d.outcome === "applied") {
       expect(d.scenes[0]?.patch.status).toBeUndefined();
       expect(d.job).toBeUndefined();
@@ -136,7 +190,8 @@ describe("video-complete", () => {
       enqueue: [{ kind: "notify", payload: { type: "project_failed" } }],
       flags: { user_notified: true },
     });
-    if (d.outcome === "applied") expect(d.scenes[0]?.patch.error).toContain("attempt 3 of 3 failed: model timed out");
+    if (d.outcome === "applied")
+      expect(d.scenes[0]?.patch.error).toContain("attempt 3 of 3 failed: model timed out");
   });
 
   it.each<[string, PipelineState, string]>([
@@ -166,21 +221,36 @@ describe("video-complete", () => {
 
 describe("last-frame-complete", () => {
   const extracting = (scenes: SceneState[]) =>
-    state("generating", scenes, { kind: "extract_last_frame", sceneId: scenes.find((s) => s.status === "extracting_frame")!.id });
+    state("generating", scenes, {
+      kind: "extract_last_frame",
+      sceneId: scenes.find((s) => s.status === "extracting_frame")!.id,
+    });
 
   it("completes the scene and starts the next one from its last frame", () => {
     const d = transition(
-      extracting([scene(1, "extracting_frame", { videoUrl: "https://v.example/1.mp4" }), scene(2), scene(3)]),
+      extracting([
+        scene(1, "extracting_frame", { videoUrl: "https://v.example/1.mp4" }),
+        scene(2),
+        scene(3),
+      ]),
       frameDone,
     );
     expect(d).toMatchObject({
       outcome: "applied",
       scenes: [
         { id: "scn_1", patch: { status: "completed", lastFrameUrl: "https://f.example/new.jpg" } },
-        { id: "scn_2", expect: "pending", patch: { status: "generating_video", startImageUrl: "https://f.example/new.jpg" } },
+        {
+          id: "scn_2",
+          expect: "pending",
+          patch: { status: "generating_video", startImageUrl: "https://f.example/new.jpg" },
+        },
       ],
       enqueue: [
-        { kind: "generate_video", sceneId: "scn_2", payload: { start_image_url: "https://f.example/new.jpg", scene_number: 2 } },
+        {
+          kind: "generate_video",
+          sceneId: "scn_2",
+          payload: { start_image_url: "https://f.example/new.jpg", scene_number: 2 },
+        },
       ],
       flags: { next_scene_triggered: true, stitch_triggered: false },
     });
@@ -188,7 +258,11 @@ describe("last-frame-complete", () => {
 
   it("after the last scene moves the project to stitching with every video in order", () => {
     const d = transition(
-      extracting([done(1), done(2), scene(3, "extracting_frame", { videoUrl: "https://v.example/3.mp4" })]),
+      extracting([
+        done(1),
+        done(2),
+        scene(3, "extracting_frame", { videoUrl: "https://v.example/3.mp4" }),
+      ]),
       frameDone,
     );
     expect(d).toMatchObject({
@@ -197,7 +271,13 @@ describe("last-frame-complete", () => {
       enqueue: [
         {
           kind: "stitch",
-          payload: { video_urls: ["https://v.example/1.mp4", "https://v.example/2.mp4", "https://v.example/3.mp4"] },
+          payload: {
+            video_urls: [
+              "https://v.example/1.mp4",
+              "https://v.example/2.mp4",
+              "https://v.example/3.mp4",
+            ],
+          },
         },
       ],
       flags: { stitch_triggered: true, next_scene_triggered: false },
@@ -206,18 +286,37 @@ describe("last-frame-complete", () => {
 
   it("a one-scene project skips stitching: its final video is the scene's video", () => {
     const d = transition(
-      extracting([scene(1, "extracting_frame", { videoUrl: "https://v.example/1.mp4", thumbnailUrl: "https://v.example/1.jpg" })]),
+      extracting([
+        scene(1, "extracting_frame", {
+          videoUrl: "https://v.example/1.mp4",
+          thumbnailUrl: "https://v.example/1.jpg",
+        }),
+      ]),
       frameDone,
     );
     expect(d).toMatchObject({
       outcome: "applied",
-      project: { patch: { status: "completed", finalVideoUrl: "https://v.example/1.mp4", thumbnailUrl: "https://v.example/1.jpg" } },
-      enqueue: [{ kind: "notify", payload: { type: "project_completed", video_url: "https://v.example/1.mp4" } }],
+      project: {
+        patch: {
+          status: "completed",
+          finalVideoUrl: "https://v.example/1.mp4",
+          thumbnailUrl: "https://v.example/1.jpg",
+        },
+      },
+      enqueue: [
+        {
+          kind: "notify",
+          payload: { type: "project_completed", video_url: "https://v.example/1.mp4" },
+        },
+      ],
     });
   });
 
   it("ignores a frame callback for a scene still generating its video (out of order)", () => {
-    const s = state("generating", [scene(1, "generating_video")], { kind: "extract_last_frame", sceneId: "scn_1" });
+    const s = state("generating", [scene(1, "generating_video")], {
+      kind: "extract_last_frame",
+      sceneId: "scn_1",
+    });
     expect(transition(s, frameDone).outcome).toBe("ignored");
   });
 });
@@ -230,9 +329,16 @@ describe("stitch-complete", () => {
     const d = transition(stitching(), stitchDone);
     expect(d).toMatchObject({
       outcome: "applied",
-      project: { expect: "stitching", patch: { status: "completed", finalVideoUrl: "https://v.example/final.mp4", duration: 15 } },
+      project: {
+        expect: "stitching",
+        patch: { status: "completed", finalVideoUrl: "https://v.example/final.mp4", duration: 15 },
+      },
       enqueue: [{ kind: "notify", payload: { type: "project_completed" } }],
-      flags: { project_updated: true, user_notified: true, final_video_url: "https://v.example/final.mp4" },
+      flags: {
+        project_updated: true,
+        user_notified: true,
+        final_video_url: "https://v.example/final.mp4",
+      },
     });
   });
 
@@ -248,22 +354,30 @@ describe("stitch-complete", () => {
     });
   });
 
-  it.each(["generating", "completed", "cancelled", "failed"] as const)("is ignored while the project is %s", (status) => {
-    expect(transition(stitching({}, status), stitchDone).outcome).toBe("ignored");
-  });
+  it.each(["generating", "completed", "cancelled", "failed"] as const)(
+    "is ignored while the project is %s",
+    (status) => {
+      expect(transition(stitching({}, status), stitchDone).outcome).toBe("ignored");
+    },
+  );
 });
 
 describe("cancel", () => {
-  it.each(["draft", "generating", "stitching"] as const)("stops a %s project and its active jobs", (status) => {
-    const d = transition(state(status, [done(1), scene(2, "generating_video"), scene(3)]), { type: "cancel" });
-    expect(d).toMatchObject({
-      outcome: "applied",
-      project: { expect: status, patch: { status: "cancelled" } },
-      cancelActiveJobs: true,
-      enqueue: [],
-    });
-    if (d.outcome === "applied") expect(d.scenes.map((s) => s.id)).toEqual(["scn_2"]);
-  });
+  it.each(["draft", "generating", "stitching"] as const)(
+    "stops a %s project and its active jobs",
+    (status) => {
+      const d = transition(state(status, [done(1), scene(2, "generating_video"), scene(3)]), {
+        type: "cancel",
+      });
+      expect(d).toMatchObject({
+        outcome: "applied",
+        project: { expect: status, patch: { status: "cancelled" } },
+        cancelActiveJobs: true,
+        enqueue: [],
+      });
+      if (d.outcome === "applied") expect(d.scenes.map((s) => s.id)).toEqual(["scn_2"]);
+    },
+  );
 
   it.each(["completed", "failed", "cancelled"] as const)("is refused from %s", (status) => {
     expect(transition(state(status, [done(1)]), { type: "cancel" }).outcome).toBe("refused");
@@ -272,17 +386,32 @@ describe("cancel", () => {
 
 describe("retry", () => {
   it("resumes a scene that failed generating its video, from the previous scene's last frame, in a new run", () => {
-    const d = transition(state("failed", [done(1), scene(2, "failed", { attempts: 3 }), scene(3)]), { type: "retry" });
+    const d = transition(
+      state("failed", [done(1), scene(2, "failed", { attempts: 3 }), scene(3)]),
+      { type: "retry" },
+    );
     expect(d).toMatchObject({
       outcome: "applied",
       project: { expect: "failed", patch: { status: "generating", run: 2, error: null } },
-      scenes: [{ id: "scn_2", expect: "failed", patch: { status: "generating_video", attempts: 1 } }],
-      enqueue: [{ kind: "generate_video", sceneId: "scn_2", attempt: 1, payload: { start_image_url: "https://f.example/1.jpg" } }],
+      scenes: [
+        { id: "scn_2", expect: "failed", patch: { status: "generating_video", attempts: 1 } },
+      ],
+      enqueue: [
+        {
+          kind: "generate_video",
+          sceneId: "scn_2",
+          attempt: 1,
+          payload: { start_image_url: "https://f.example/1.jpg" },
+        },
+      ],
     });
   });
 
   it("resumes a scene whose last frame failed without regenerating its video", () => {
-    const d = transition(state("failed", [scene(1, "failed", { videoUrl: "https://v.example/1.mp4" })]), { type: "retry" });
+    const d = transition(
+      state("failed", [scene(1, "failed", { videoUrl: "https://v.example/1.mp4" })]),
+      { type: "retry" },
+    );
     expect(d).toMatchObject({
       outcome: "applied",
       scenes: [{ id: "scn_1", patch: { status: "extracting_frame" } }],
@@ -292,12 +421,19 @@ describe("retry", () => {
 
   it("stitches again when every scene was done", () => {
     const d = transition(state("failed", [done(1), done(2)]), { type: "retry" });
-    expect(d).toMatchObject({ outcome: "applied", project: { patch: { status: "stitching" } }, enqueue: [{ kind: "stitch" }] });
+    expect(d).toMatchObject({
+      outcome: "applied",
+      project: { patch: { status: "stitching" } },
+      enqueue: [{ kind: "stitch" }],
+    });
   });
 
-  it.each(["draft", "generating", "stitching", "completed", "cancelled"] as const)("is refused from %s", (status) => {
-    expect(transition(state(status, [done(1)]), { type: "retry" }).outcome).toBe("refused");
-  });
+  it.each(["draft", "generating", "stitching", "completed", "cancelled"] as const)(
+    "is refused from %s",
+    (status) => {
+      expect(transition(state(status, [done(1)]), { type: "retry" }).outcome).toBe("refused");
+    },
+  );
 });
 
 describe("jobKey", () => {
@@ -309,26 +445,51 @@ describe("jobKey", () => {
 });
 
 describe("statuses only move forward", () => {
-  const order: Record<SceneStatus, number> = { pending: 0, generating_video: 1, extracting_frame: 2, completed: 3, failed: 4 };
-  const jobStatuses: JobStatus[] = ["queued", "running", "waiting", "succeeded", "failed", "cancelled", "dead"];
+  const order: Record<SceneStatus, number> = {
+    pending: 0,
+    generating_video: 1,
+    extracting_frame: 2,
+    completed: 3,
+    failed: 4,
+  };
+  const jobStatuses: JobStatus[] = [
+    "queued",
+    "running",
+    "waiting",
+    "succeeded",
+    "failed",
+    "cancelled",
+    "dead",
+  ];
   it("no callback event ever moves a scene backwards", () => {
-    const events = [videoDone, frameDone, stitchDone, failed, { type: "stage_progress", progress: 5 } as const];
+    const events = [
+      videoDone,
+      frameDone,
+      stitchDone,
+      failed,
+      { type: "stage_progress", progress: 5 } as const,
+    ];
     const kinds = ["generate_video", "extract_last_frame", "stitch"] as const;
     const sceneStatuses = Object.keys(order) as SceneStatus[];
     for (const kind of kinds)
       for (const jobStatus of jobStatuses)
         for (const sceneStatus of sceneStatuses)
           for (const event of events) {
-            const s = state("generating", [scene(1, sceneStatus, { videoUrl: "https://v.example/1.mp4" }), scene(2)], {
-              kind,
-              sceneId: kind === "stitch" ? null : "scn_1",
-              status: jobStatus,
-            });
+            const s = state(
+              "generating",
+              [scene(1, sceneStatus, { videoUrl: "https://v.example/1.mp4" }), scene(2)],
+              {
+                kind,
+                sceneId: kind === "stitch" ? null : "scn_1",
+                status: jobStatus,
+              },
+            );
             const d = transition(s, event);
             if (d.outcome !== "applied") continue;
             for (const change of d.scenes) {
               const from = s.scenes.find((x) => x.id === change.id)!.status;
-              if (change.patch.status) expect(order[change.patch.status]).toBeGreaterThan(order[from]);
+              if (change.patch.status)
+                expect(order[change.patch.status]).toBeGreaterThan(order[from]);
             }
           }
   });

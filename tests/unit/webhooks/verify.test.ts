@@ -57,10 +57,14 @@ describe("X-Webhook-Signature (hex HMAC of the raw body)", () => {
     const asTyped = hexHmac(secret, body); // openssl dgst -sha256 -hmac "$SECRET"
     const decoded = hexHmac(Buffer.from(secret.slice(6), "base64"), body);
     for (const sig of [asTyped, decoded]) {
-      expect(verifyCallback("video-complete", input(body, { "x-webhook-signature": `sha256=${sig}` }))).toMatchObject({ ok: true, scheme: "hex" });
+      expect(
+        verifyCallback("video-complete", input(body, { "x-webhook-signature": `sha256=${sig}` })),
+      ).toMatchObject({ ok: true, scheme: "hex" });
     }
     const other = hexHmac("whsec_other", body);
-    expect(verifyCallback("video-complete", input(body, { "x-webhook-signature": other })).ok).toBe(false);
+    expect(verifyCallback("video-complete", input(body, { "x-webhook-signature": other })).ok).toBe(
+      false,
+    );
   });
 
   // GitHub's published example: https://docs.github.com/en/webhooks/using-webhooks/validating-webhook-deliveries

@@ -6,7 +6,8 @@ import { safeEqual } from "@/lib/webhooks/signing";
 
 // GET /api/cron/tick – one sweep pass, for hosts without long-lived processes (Bearer CRON_SECRET)
 export const GET = handle(async (request: Request) => {
-  if (!env.CRON_SECRET) throw new AppError("not_found", "Cron tick is disabled: set CRON_SECRET to enable it");
+  if (!env.CRON_SECRET)
+    throw new AppError("not_found", "Cron tick is disabled: set CRON_SECRET to enable it");
   const given = Buffer.from(request.headers.get("authorization") ?? "");
   if (!safeEqual(given, Buffer.from(`Bearer ${env.CRON_SECRET}`))) {
     throw new AppError("unauthorized", "Invalid cron secret");

@@ -10,7 +10,10 @@ const listQuery = z.object({
   project_id: z.string().min(1).max(100).optional(),
   include_dismissed: z.enum(["true", "false", "1", "0"]).optional(),
   ...pageQuery,
-  cursor: z.string().regex(/^\d{1,15}$/, "must be a next_cursor from a previous page").optional(),
+  cursor: z
+    .string()
+    .regex(/^\d{1,15}$/, "must be a next_cursor from a previous page")
+    .optional(),
 });
 
 // GET /api/v1/errors – the error log, newest first; ?type=&severity=&project_id=&include_dismissed=&limit=&cursor=

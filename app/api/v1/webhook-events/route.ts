@@ -9,7 +9,10 @@ const listQuery = z.object({
   project_id: z.string().min(1).max(100).optional(),
   outcome: z.enum(WEBHOOK_OUTCOMES).optional(),
   ...pageQuery,
-  cursor: z.string().regex(/^\d{1,15}$/, "must be a next_cursor from a previous page").optional(),
+  cursor: z
+    .string()
+    .regex(/^\d{1,15}$/, "must be a next_cursor from a previous page")
+    .optional(),
 });
 
 // GET /api/v1/webhook-events – received callbacks with their outcome, newest first; ?source=&project_id=&outcome=&limit=&cursor=
