@@ -124,15 +124,13 @@ export async function seedWaitingScenes(
       duration: 5,
     });
     await db.transaction(async (tx) => {
-      await tx
-        .insert(schema.projects)
-        .values(
-          ids.map((s) => ({
-            id: s.projectId,
-            name: `bench ${s.projectId}`,
-            status: "generating" as const,
-          })),
-        );
+      await tx.insert(schema.projects).values(
+        ids.map((s) => ({
+          id: s.projectId,
+          name: `bench ${s.projectId}`,
+          status: "generating" as const,
+        })),
+      );
       await tx.insert(schema.scenes).values(
         ids.map((s) => ({
           id: s.sceneId,

@@ -164,14 +164,12 @@ export async function startStandIns(options: {
         schedule(route.stage, taskId, callbackUrl, completion, true);
     }
     record(200, taskId);
-    res
-      .writeHead(200, { "content-type": "application/json" })
-      .end(
-        JSON.stringify({
-          task_id: taskId,
-          status: route.service === "video" ? "queued" : "pending",
-        }),
-      );
+    res.writeHead(200, { "content-type": "application/json" }).end(
+      JSON.stringify({
+        task_id: taskId,
+        status: route.service === "video" ? "queued" : "pending",
+      }),
+    );
   }
 
   function schedule(

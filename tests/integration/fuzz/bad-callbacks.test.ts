@@ -296,16 +296,14 @@ describe.each(STAGES)("%s refuses bad callbacks and changes nothing", (stage) =>
         new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]),
         new Uint8Array([0xef, 0xbb, 0xbf, 0x7b, 0x7d]),
       ),
-      fc
-        .integer({ min: MAX_BODY_BYTES + 1, max: MAX_BODY_BYTES * 3 })
-        .map((n) =>
-          JSON.stringify({
-            task_id: waiting[stage].taskId,
-            status: "completed",
-            [URL_FIELD[stage]]: "https://cdn.test/ok.mp4",
-            pad: "x".repeat(n),
-          }),
-        ),
+      fc.integer({ min: MAX_BODY_BYTES + 1, max: MAX_BODY_BYTES * 3 }).map((n) =>
+        JSON.stringify({
+          task_id: waiting[stage].taskId,
+          status: "completed",
+          [URL_FIELD[stage]]: "https://cdn.test/ok.mp4",
+          pad: "x".repeat(n),
+        }),
+      ),
     );
     await fc.assert(
       fc.asyncProperty(garbage, async (raw) => {
@@ -329,14 +327,12 @@ describe.each(STAGES)("%s refuses bad callbacks and changes nothing", (stage) =>
       fc
         .string({ maxLength: 80 })
         .map((secret) => callbackRequest(stage, valid(), { secret: `${secret}-not-the-secret` })),
-      fc
-        .constantFrom<"hex" | "sha256" | "standard">("hex", "sha256", "standard")
-        .map((scheme) =>
-          callbackRequest(stage, valid(), {
-            scheme,
-            secret: TEST_SECRETS[STAGES[(STAGES.indexOf(stage) + 1) % 3]!],
-          }),
-        ),
+      fc.constantFrom<"hex" | "sha256" | "standard">("hex", "sha256", "standard").map((scheme) =>
+        callbackRequest(stage, valid(), {
+          scheme,
+          secret: TEST_SECRETS[STAGES[(STAGES.indexOf(stage) + 1) % 3]!],
+        }),
+      ),
       hex(0, 70).map((hex) =>
         callbackRequest(stage, valid(), {
           scheme: "none",

@@ -44,14 +44,12 @@ describe("error log API", () => {
     });
     // One old entry: counted all time, not in the last 24 h.
     const db = await getDb();
-    await db
-      .insert(errorLog)
-      .values({
-        type: "system",
-        severity: "info",
-        message: "old",
-        createdAt: sql`now() - interval '3 days'`,
-      });
+    await db.insert(errorLog).values({
+      type: "system",
+      severity: "info",
+      message: "old",
+      createdAt: sql`now() - interval '3 days'`,
+    });
   });
 
   it("lists newest first and pages with next_cursor", async () => {

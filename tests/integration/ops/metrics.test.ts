@@ -97,15 +97,13 @@ describe("GET /api/metrics", () => {
         status: "queued",
       },
     ]);
-    await db
-      .insert(webhookEvents)
-      .values({
-        source: "video-complete",
-        outcome: "parked",
-        httpStatus: 202,
-        taskId: "t9",
-        dedupKey: "t9:completed",
-      });
+    await db.insert(webhookEvents).values({
+      source: "video-complete",
+      outcome: "parked",
+      httpStatus: 202,
+      taskId: "t9",
+      dedupKey: "t9:completed",
+    });
     await db
       .insert(errorLog)
       .values({ type: "service", severity: "critical", message: "dead job" });
