@@ -91,6 +91,8 @@ export const projects = pgTable(
   (t) => [
     index("projects_created_at_idx").on(t.createdAt.desc(), t.id.desc()),
     index("projects_status_idx").on(t.status),
+    // The live views' fallback poll looks for recently changed projects.
+    index("projects_updated_at_idx").on(t.updatedAt),
   ],
 );
 
