@@ -5,7 +5,7 @@ import { type Job, jobs, webhookEvents } from "@/lib/db/schema";
 import { env } from "@/lib/env";
 import { recordError } from "@/lib/observability/error-log";
 import { log } from "@/lib/observability/log";
-import { decideAndApply, loadState, notifyProjectChanged } from "@/lib/pipeline/apply";
+import { decideAndApply, loadState, touchProject } from "@/lib/pipeline/apply";
 import { callService } from "@/lib/services/http";
 import { buildServiceRequest, taskIdFrom } from "@/lib/services/requests";
 import { applyCallback, lockTask } from "@/lib/webhooks/apply-callback";
@@ -128,7 +128,7 @@ export async function recordSubmission(
   const stage = stageOfJobKind(job.kind);
   const queued = await db.transaction(async (tx) => {
     if (stage) await lockTask(tx, stage, taskId);
-    await loadState(tx, job.projectId); // then the project lock, as every pipeline writer does
+    await touchProject(tx, job.projectId); // then the project lock, as every pipeline writer does
     const deadline = new Date(Date.now() + env.STAGE_TIMEOUT_SECONDS * 1000);
     const moved = await tx
       .update(jobs)
@@ -149,7 +149,6 @@ export async function recordSubmission(
         .set({ externalTaskId: taskId, response })
         .where(and(eq(jobs.id, job.id), isNull(jobs.externalTaskId)));
     }
-    await notifyProjectChanged(tx, job.projectId);
     return applyParkedCallbacks(tx, job, taskId);
   });
   log("info", "job.submitted", { job_id: job.id, kind: job.kind, task_id: taskId });

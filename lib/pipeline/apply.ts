@@ -67,8 +67,12 @@ export async function decideAndApply(
   const projectId = state.project.id;
   const now = new Date();
 
-  if (decision.project) await guardedUpdate(tx, projects, decision.project, "project", now);
-  else await tx.update(projects).set({ updatedAt: now }).where(eq(projects.id, projectId));
+  if (decision.project) {
+    await guardedUpdate(tx, projects, decision.project, "project", now);
+    await notifyProjectChanged(tx, projectId);
+  } else {
+    await touchProject(tx, projectId, now);
+  }
   for (const change of decision.scenes) await guardedUpdate(tx, scenes, change, "scene", now);
   if (decision.job) await guardedUpdate(tx, jobs, decision.job, "job", now);
   if (decision.cancelActiveJobs) {
@@ -97,8 +101,19 @@ export async function decideAndApply(
     await tx.insert(jobs).values(rows);
     queuedJobIds.push(...rows.map((r) => r.id));
   }
-  await notifyProjectChanged(tx, projectId);
   return { decision, queuedJobIds };
+}
+
+/**
+ * Locks the project row, marks it changed and wakes its live views at commit — one
+ * statement, for transactions that change a project's scenes or jobs but not its row.
+ */
+export async function touchProject(tx: Tx, projectId: string, now = new Date()) {
+  await tx
+    .update(projects)
+    .set({ updatedAt: now })
+    .where(eq(projects.id, projectId))
+    .returning({ notified: sql`pg_notify(${PROJECT_CHANNEL}, ${projects.id})` });
 }
 
 /** Wakes the live views of a project once the transaction commits (LISTEN/NOTIFY). */
