@@ -26,7 +26,17 @@ export async function dispatchDueJobs({ batch = 20, maxRounds = 50 } = {}): Prom
   for (let round = 0; round < maxRounds; round++) {
     const claimed = await claimDueJobs(batch);
     if (claimed.length === 0) break;
-    await Promise.all(claimed.map((job) => deliver(job)));
+    const results = await Promise.allSettled(claimed.map((job) => deliver(job)));
+    for (const [i, result] of results.entries()) {
+      // A delivery that could not record its outcome (e.g. the database went away) keeps its
+      // job `running` until the lease ends, then it is claimed again: logged, not lost.
+      if (result.status === "rejected") {
+        log("error", "dispatch.delivery_failed", {
+          job_id: claimed[i]?.id,
+          message: (result.reason as Error)?.message ?? String(result.reason),
+        });
+      }
+    }
     delivered += claimed.length;
   }
   return delivered;
