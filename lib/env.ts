@@ -46,6 +46,8 @@ export const envSchema = z.object({
   DATABASE_URL: optional(databaseUrl),
   PGLITE_DATA_DIR: withDefault(z.string(), ".data/pglite"),
   DATABASE_POOL_SIZE: withDefault(int(1, 200), 10),
+  /** Prepare every statement on PostgreSQL (off for a pooler in transaction mode, e.g. PgBouncer). */
+  DATABASE_PREPARE: withDefault(boolean, true),
 
   // Public address of this app (callback URLs are built from it at run time).
   APP_URL: optional(httpUrl),

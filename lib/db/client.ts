@@ -3,7 +3,7 @@ import { mkdirSync } from "node:fs";
 import path from "node:path";
 import type { PGlite } from "@electric-sql/pglite";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
-import type { Sql } from "postgres";
+import type { Sql, TransactionSql } from "postgres";
 import { env } from "@/lib/env";
 import { acquireDataDirLock } from "./data-dir-lock";
 import * as schema from "./schema";
@@ -51,8 +51,46 @@ async function connectPostgres(url: string): Promise<Connection> {
     connect_timeout: 5,
     idle_timeout: 30,
   });
-  const db = drizzle(sql, { schema }) as unknown as Db;
+  const db = drizzle(env.DATABASE_PREPARE ? preparingEveryQuery(sql) : sql, {
+    schema,
+  }) as unknown as Db;
   return { kind: "postgres", db, sql, close: () => sql.end({ timeout: 2 }) };
+}
+
+/**
+ * drizzle asks postgres.js for an unnamed statement unless a query is `.prepare("name")`d,
+ * so PostgreSQL parses and plans every statement every time. This view of the client makes
+ * postgres.js prepare (and cache, per connection) every statement drizzle sends — inside
+ * transactions too — which roughly halves the database's CPU per callback. The query
+ * shapes are few and fixed, so the cache stays small.
+ */
+function preparingEveryQuery<T extends Sql | TransactionSql>(client: T): T {
+  return new Proxy(client, {
+    get(target, prop, receiver) {
+      if (prop === "unsafe") {
+        return (query: string, params?: unknown[], options?: Record<string, unknown>) =>
+          target.unsafe(query, params as never, { ...options, prepare: true });
+      }
+      if (prop === "begin") {
+        return (...args: unknown[]) => {
+          const callback = args.pop() as (tx: TransactionSql) => unknown;
+          return (target as Sql).begin(...(args as [string]), (tx: TransactionSql) =>
+            callback(preparingEveryQuery(tx)),
+          );
+        };
+      }
+      if (prop === "savepoint") {
+        return (...args: unknown[]) => {
+          const callback = args.pop() as (tx: TransactionSql) => unknown;
+          return (target as TransactionSql).savepoint(...(args as [string]), (tx: TransactionSql) =>
+            callback(preparingEveryQuery(tx)),
+          );
+        };
+      }
+      const value = Reflect.get(target, prop, receiver);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
 }
 
 async function connectPglite(dataDir: string): Promise<Connection> {
