@@ -180,7 +180,7 @@ export const webhookEvents = pgTable(
     uniqueIndex("webhook_events_dedup_uq").on(t.source, t.dedupKey),
     index("webhook_events_parked_idx").on(t.source, t.taskId).where(sql`${t.outcome} = 'parked'`),
     index("webhook_events_project_idx").on(t.projectId, t.id.desc()),
-    index("webhook_events_received_idx").on(t.id.desc()),
+    // Newest-first listing walks the primary key backwards: no index of its own.
   ],
 );
 
@@ -196,10 +196,8 @@ export const errorLog = pgTable(
     dismissedAt: timestamp("dismissed_at", { withTimezone: true, mode: "date" }),
     createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
   },
-  (t) => [
-    index("error_log_created_idx").on(t.id.desc()),
-    index("error_log_project_idx").on(t.projectId, t.id.desc()),
-  ],
+  // Newest-first listing walks the primary key backwards: no index of its own.
+  (t) => [index("error_log_project_idx").on(t.projectId, t.id.desc())],
 );
 
 export type Project = typeof projects.$inferSelect;
