@@ -4,15 +4,8 @@ import path from "node:path";
 import autocannon from "autocannon";
 import { sql } from "drizzle-orm";
 import { hmacSha256 } from "@/lib/webhooks/signing";
-import {
-  type AppServer,
-  type BuildMode,
-  ensureBuild,
-  freePort,
-  sleep,
-  startServer,
-} from "./lib/app-server";
-import { argsOf } from "./lib/args";
+import { type AppServer, ensureBuild, freePort, sleep, startServer } from "./lib/app-server";
+import { appTarget, argsOf } from "./lib/args";
 import { cpuDeltaMs, processesCpuMs, processGroupCpuMs } from "./lib/cpu";
 import {
   createFreshPostgres,
@@ -42,12 +35,7 @@ import { type StandIns, startStandIns } from "./lib/stand-ins";
  */
 
 const args = argsOf();
-const appDir = path.resolve(args.string("app-dir", "FRAMECHAIN_APP_DIR", process.cwd()));
-const buildMode: BuildMode = args.flag("no-build")
-  ? "never"
-  : args.flag("rebuild")
-    ? "always"
-    : "auto";
+const { appDir, buildMode } = appTarget(args);
 const durationS = args.number("duration", "BENCH_DURATION", 10);
 const warmupS = args.number("warmup", "BENCH_WARMUP", 3);
 const connections = args.number("connections", "BENCH_CONNECTIONS", 10);

@@ -2,15 +2,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import postgres from "postgres";
-import {
-  type AppServer,
-  type BuildMode,
-  ensureBuild,
-  freePort,
-  sleep,
-  startServer,
-} from "./lib/app-server";
-import { argsOf } from "./lib/args";
+import { type AppServer, ensureBuild, freePort, sleep, startServer } from "./lib/app-server";
+import { appTarget, argsOf } from "./lib/args";
 import { createFreshPostgres, type FreshPostgres, openDb } from "./lib/database";
 import { table } from "./lib/report";
 import { adminFetch, appEnv, runSecrets } from "./lib/run-env";
@@ -32,12 +25,7 @@ import { type StandIns, startStandIns } from "./lib/stand-ins";
  */
 
 const args = argsOf();
-const appDir = path.resolve(args.string("app-dir", "FRAMECHAIN_APP_DIR", process.cwd()));
-const buildMode: BuildMode = args.flag("no-build")
-  ? "never"
-  : args.flag("rebuild")
-    ? "always"
-    : "auto";
+const { appDir, buildMode } = appTarget(args);
 const projectCount = args.number("projects", "SOAK_PROJECTS", 200);
 const scenesPerProject = args.number("scenes", "SOAK_SCENES", 5);
 const duplicateRate = args.number("duplicates", "SOAK_DUPLICATE_RATE", 0.3);

@@ -1,3 +1,6 @@
+import path from "node:path";
+import type { BuildMode } from "./app-server";
+
 /**
  * Command-line settings of the bench and soak scripts: `--name value` or `--flag`, else the
  * environment variable given, else the default. Only scripts read these (the app reads lib/env).
@@ -39,4 +42,18 @@ export function argsOf(argv = process.argv.slice(2)) {
       return value !== undefined && !["", "0", "false", "no"].includes(value.toLowerCase());
     },
   };
+}
+
+/** The app to run (`--app-dir`, FRAMECHAIN_APP_DIR, else here) and whether to build it first. */
+export function appTarget(args: ReturnType<typeof argsOf>): {
+  appDir: string;
+  buildMode: BuildMode;
+} {
+  const appDir = path.resolve(args.string("app-dir", "FRAMECHAIN_APP_DIR", process.cwd()));
+  const buildMode: BuildMode = args.flag("no-build")
+    ? "never"
+    : args.flag("rebuild")
+      ? "always"
+      : "auto";
+  return { appDir, buildMode };
 }

@@ -1,18 +1,20 @@
 import { spawn } from "node:child_process";
 import path from "node:path";
-import { describe, expect, it } from "vitest";
-import { APP_DIR } from "./harness/app-server";
+import { beforeAll, describe, expect, it } from "vitest";
+import { APP_DIR, buildApp } from "./harness/app-server";
 
 /**
  * Short runs of `npm run bench` and `npm run soak` (issue 7), so a regression in the callback
  * path or in crash recovery shows in CI. Correctness only: exit codes and the final lines —
- * never a figure of speed. The scripts reuse the build in APP_DIR (E2E_APP_DIR) when there is
- * one and build it otherwise. The soak needs PostgreSQL (TEST_DATABASE_URL): skipped without
+ * never a figure of speed. The harness first (re)builds APP_DIR (E2E_APP_DIR) when its sources
+ * are newer than the build, so the scripts, which reuse any build, never run a stale one. The soak needs PostgreSQL (TEST_DATABASE_URL): skipped without
  * it outside CI, failing in CI.
  */
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const postgresUrl = process.env.TEST_DATABASE_URL;
+
+beforeAll(() => buildApp(), 300_000);
 
 function runScript(script: "bench" | "soak", args: string[], env: Record<string, string>) {
   return new Promise<{ code: number | null; output: string; lastLine: string }>(
