@@ -5,6 +5,7 @@ import { useCallback, useRef, useState } from "react";
 import type { ProjectSummaryView } from "@/lib/projects/serialize";
 import { Icon } from "./icons";
 import { LiveIndicator } from "./live-indicator";
+import { NewProjectLink } from "./new-project-link";
 import { ProgressBar } from "./progress-bar";
 import { projectBarTone, projectPercent, scenesDoneText, stageText } from "./project-progress";
 import { RelativeTime } from "./relative-time";
@@ -73,12 +74,7 @@ export function ProjectList({
           <p className="text-slate-600 dark:text-slate-300">
             {statusQuery ? "No projects with this status." : "No projects yet."}
           </p>
-          <Link
-            href="/projects/new"
-            className="mt-3 inline-flex items-center gap-1 rounded-md bg-slate-900 px-3 py-2 text-sm font-medium text-white hover:bg-slate-700 dark:bg-slate-100 dark:text-slate-900 dark:hover:bg-white"
-          >
-            <Icon name="plus" /> New project
-          </Link>
+          <NewProjectLink className="mt-3" />
         </div>
       ) : (
         <ul

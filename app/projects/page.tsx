@@ -1,6 +1,6 @@
 import type { Metadata } from "next";
 import Link from "next/link";
-import { Icon } from "@/app/components/icons";
+import { NewProjectLink } from "@/app/components/new-project-link";
 import { ProjectList } from "@/app/components/project-list";
 import { PROJECT_STATUSES, type ProjectStatus } from "@/lib/db/schema";
 import { listProjects } from "@/lib/projects/queries";
@@ -41,12 +41,7 @@ export default async function ProjectsPage({
         <h1 id="projects-heading" className="text-2xl font-semibold tracking-tight">
           Projects
         </h1>
-        <Link
-          href="/projects/new"
-          className="inline-flex items-center gap-1.5 rounded-md bg-slate-900 px-3 py-2 text-sm font-medium text-white shadow-sm hover:bg-slate-700 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-sky-500 dark:bg-slate-100 dark:text-slate-900 dark:hover:bg-white"
-        >
-          <Icon name="plus" /> New project
-        </Link>
+        <NewProjectLink />
       </div>
       <nav aria-label="Filter by status" className="mb-4 -mx-1 overflow-x-auto">
         <ul className="flex gap-1 px-1 pb-1">
