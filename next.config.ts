@@ -35,7 +35,8 @@ function securityHeaders(dev: boolean) {
     {
       key: "Permissions-Policy",
       value:
-        "camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=(), bluetooth=(), browsing-topics=()",
+        // Only features every current browser recognises: an unknown one is a console error on every page.
+        "camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=(), browsing-topics=()",
     },
     { key: "Cross-Origin-Opener-Policy", value: "same-origin" },
     // Browsers ignore it over plain http, so it only ever pins a deployment already on https.
@@ -45,6 +46,9 @@ function securityHeaders(dev: boolean) {
 
 const nextConfig = (phase: string): NextConfig => ({
   poweredByHeader: false,
+  // `next dev` opened at http://127.0.0.1:3000 (or [::1]) must reach its own hot-reload socket
+  // and dev resources; Next allows only localhost by default.
+  allowedDevOrigins: ["127.0.0.1", "[::1]", "::1"],
   // PGlite's files must never be traced into the build output; migrations must be.
   outputFileTracingExcludes: { "*": [".data/**/*"] },
   outputFileTracingIncludes: { "*": ["./drizzle/**/*"] },

@@ -1,7 +1,7 @@
 "use client";
 
 import { useRouter } from "next/navigation";
-import { type FormEvent, useId, useState } from "react";
+import { type FormEvent, useId, useRef, useState } from "react";
 import { createProjectInput, PROJECT_LIMITS } from "@/lib/projects/input";
 import { Icon } from "./icons";
 
@@ -10,9 +10,12 @@ type SceneDraft = { key: string; prompt: string; duration: string };
 type Issues = Record<string, string>;
 type ApiIssue = { path: string; message: string };
 
-let nextKey = 0;
-const newScene = (): SceneDraft => ({
-  key: `s${++nextKey}`,
+/**
+ * A scene's key is part of its controls' ids, so it must be the same on the server and in
+ * the browser: the first scene is always `s1`, later ones count up inside the form.
+ */
+const newScene = (number: number): SceneDraft => ({
+  key: `s${number}`,
   prompt: "",
   duration: String(PROJECT_LIMITS.durationDefault),
 });
@@ -49,7 +52,8 @@ export function ProjectForm() {
   const router = useRouter();
   const [name, setName] = useState("");
   const [startImageUrl, setStartImageUrl] = useState("");
-  const [scenes, setScenes] = useState<SceneDraft[]>(() => [newScene()]);
+  const [scenes, setScenes] = useState<SceneDraft[]>(() => [newScene(1)]);
+  const lastKey = useRef(1);
   const [issues, setIssues] = useState<Issues>({});
   const [formError, setFormError] = useState<string | null>(null);
   const [submitted, setSubmitted] = useState(false);
@@ -155,7 +159,8 @@ export function ProjectForm() {
   };
 
   const add = () => {
-    const scene = newScene();
+    lastKey.current += 1;
+    const scene = newScene(lastKey.current);
     updateScenes([...scenes, scene]);
     focusLater(fieldId(`scenes.${scenes.length}.prompt`));
   };
