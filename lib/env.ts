@@ -33,9 +33,16 @@ const rateLimit = z
     const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[3] as "s"];
     return { limit: Number(m[1]), windowMs: Number(m[2] || 1) * unit, spec: s };
   });
+/** true/false, 1/0, yes/no, on/off (any case); anything else is refused rather than guessed. */
+const TRUE_WORDS = ["true", "1", "yes", "on"];
+const FALSE_WORDS = ["false", "0", "no", "off"];
 const boolean = z.preprocess(
-  (v) => (typeof v === "string" ? !["", "0", "false", "no", "off"].includes(v.toLowerCase()) : v),
-  z.boolean(),
+  (v) => {
+    if (typeof v !== "string") return v;
+    const word = v.trim().toLowerCase();
+    return TRUE_WORDS.includes(word) ? true : FALSE_WORDS.includes(word) ? false : v;
+  },
+  z.boolean({ error: "must be true or false (also accepted: 1/0, yes/no, on/off)" }),
 );
 
 export const envSchema = z.object({
