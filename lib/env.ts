@@ -71,7 +71,14 @@ export const envSchema = z.object({
   RATE_LIMIT_VIDEO: withDefault(rateLimit, "100/1m"),
   RATE_LIMIT_LAST_FRAME: withDefault(rateLimit, "100/1m"),
   RATE_LIMIT_STITCH: withDefault(rateLimit, "50/1m"),
+  /** Wrong admin tokens (bearer or sign-in form) per client address (CONTRACT.md §4). */
+  RATE_LIMIT_ADMIN_AUTH: withDefault(rateLimit, "20/1m"),
   RATE_LIMIT_TIMEOUT_MS: withDefault(int(10, 10_000), 1000),
+  /**
+   * Proxies in front of the app that append to X-Forwarded-For: the client address is the
+   * TRUSTED_PROXY_HOPS-th entry from the right (CONTRACT.md §2). 0: no proxy, trust no header.
+   */
+  TRUSTED_PROXY_HOPS: withDefault(int(0, 20), 1),
   /** Prefix of the rate-limit keys in Redis/Upstash (apps or test runs sharing one server). */
   RATE_LIMIT_PREFIX: withDefault(z.string().min(1), "framechain:ratelimit"),
   UPSTASH_REDIS_REST_URL: optional(httpUrl),
