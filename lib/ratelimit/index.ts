@@ -1,8 +1,9 @@
 import "server-only";
 import { env } from "@/lib/env";
-import { metrics } from "@/lib/observability/metrics";
 import { recordError } from "@/lib/observability/error-log";
+import { metrics } from "@/lib/observability/metrics";
 import type { Stage } from "@/lib/webhooks/stages";
+import { clientAddress } from "./client-ip";
 import { MemorySlidingWindow } from "./memory";
 import { rateLimitKey, rateLimitPolicy, rateLimitPrefix } from "./policies";
 import { closeRedisConnections, redisLimiter } from "./redis";
@@ -90,15 +91,13 @@ export async function checkRateLimit(stage: Stage, ip: string): Promise<RateLimi
 }
 
 /**
- * First address of X-Forwarded-For, else X-Real-IP, else "unknown". Route handlers see no
- * socket, but Next's server fills X-Forwarded-For with the socket address when a request
- * arrives without one, so direct clients are told apart too.
+ * The address this request's budget is counted against: the TRUSTED_PROXY_HOPS-th entry
+ * from the right of X-Forwarded-For (default 1: the one our own proxy appended), else
+ * X-Real-IP, else "unknown" (lib/ratelimit/client-ip.ts). Route handlers see no socket;
+ * `next start` fills X-Forwarded-For with the socket address when a request has none.
  */
-export function clientIp(request: Request): string {
-  const forwarded = request.headers.get("x-forwarded-for")?.split(",")[0]?.trim();
-  if (forwarded) return forwarded;
-  const real = request.headers.get("x-real-ip")?.trim();
-  return real || "unknown";
+export function clientIp(request: Request, hops: number = env.TRUSTED_PROXY_HOPS): string {
+  return clientAddress(request.headers, hops);
 }
 
 export function rateLimitHeaders(d: RateLimitDecision): Record<string, string> {

@@ -192,22 +192,58 @@ describe("rateLimitHeaders", () => {
   });
 });
 
-describe("clientIp", () => {
+describe("clientIp (CONTRACT.md §2: the TRUSTED_PROXY_HOPS-th X-Forwarded-For entry from the right)", () => {
   const request = (headers: Record<string, string>) =>
     new Request("http://localhost/api/webhooks/video-complete", { headers });
 
-  it("takes the first X-Forwarded-For address, else X-Real-IP, else unknown", async () => {
-    const { clientIp } = await withEnv({});
-    expect(clientIp(request({ "X-Forwarded-For": " 203.0.113.9 , 10.0.0.1, 10.0.0.2" }))).toBe(
+  it("takes the entry our one proxy appended by default, never the client's own entries", async () => {
+    const { clientIp } = await withEnv({ TRUSTED_PROXY_HOPS: undefined });
+    // The client wrote "1.2.3.4, 5.6.7.8"; our proxy appended 203.0.113.9.
+    expect(clientIp(request({ "X-Forwarded-For": "1.2.3.4, 5.6.7.8, 203.0.113.9" }))).toBe(
       "203.0.113.9",
     );
-    expect(clientIp(request({ "X-Forwarded-For": "2001:db8::1", "X-Real-IP": "10.0.0.5" }))).toBe(
+    expect(clientIp(request({ "X-Forwarded-For": " 203.0.113.9 " }))).toBe("203.0.113.9");
+    expect(clientIp(request({ "X-Forwarded-For": "2001:DB8::1", "X-Real-IP": "10.0.0.5" }))).toBe(
       "2001:db8::1",
     );
+  });
+
+  it("gives the same address whatever the client prepends", async () => {
+    const { clientIp } = await withEnv({ TRUSTED_PROXY_HOPS: undefined });
+    const seen = new Set(
+      ["", "9.9.9.9, ", "1.1.1.1, 2.2.2.2, ", "garbage, , "].map((forged) =>
+        clientIp(request({ "X-Forwarded-For": `${forged}198.51.100.7` })),
+      ),
+    );
+    expect([...seen]).toEqual(["198.51.100.7"]);
+  });
+
+  it("counts TRUSTED_PROXY_HOPS from the right, and takes the leftmost of a shorter list", async () => {
+    const { clientIp } = await withEnv({ TRUSTED_PROXY_HOPS: "2" });
+    // client forged 1.2.3.4; CDN appended the client's 198.51.100.7; LB appended the CDN's 10.0.0.2
+    expect(clientIp(request({ "X-Forwarded-For": "1.2.3.4, 198.51.100.7, 10.0.0.2" }))).toBe(
+      "198.51.100.7",
+    );
+    // reached the LB directly: only its entry
+    expect(clientIp(request({ "X-Forwarded-For": "198.51.100.8" }))).toBe("198.51.100.8");
+    expect(clientIp(request({ "X-Forwarded-For": "a, b, c, d" }), 3)).toBe("b");
+  });
+
+  it("falls back to X-Real-IP, then unknown; trusts no header with TRUSTED_PROXY_HOPS=0", async () => {
+    const { clientIp } = await withEnv({ TRUSTED_PROXY_HOPS: undefined });
     expect(clientIp(request({ "X-Real-IP": "10.0.0.5" }))).toBe("10.0.0.5");
     expect(clientIp(request({ "X-Forwarded-For": " , ", "X-Real-IP": "10.0.0.6" }))).toBe(
       "10.0.0.6",
     );
     expect(clientIp(request({}))).toBe("unknown");
+    const none = await withEnv({ TRUSTED_PROXY_HOPS: "0" });
+    expect(
+      none.clientIp(request({ "X-Forwarded-For": "203.0.113.9", "X-Real-IP": "10.0.0.5" })),
+    ).toBe("unknown");
+  });
+
+  it("refuses a TRUSTED_PROXY_HOPS that is not a small whole number", async () => {
+    await expect(withEnv({ TRUSTED_PROXY_HOPS: "-1" })).rejects.toThrow(/TRUSTED_PROXY_HOPS/);
+    await expect(withEnv({ TRUSTED_PROXY_HOPS: "two" })).rejects.toThrow(/TRUSTED_PROXY_HOPS/);
   });
 });
