@@ -9,6 +9,7 @@ export async function startServer() {
     // Importing the client parses every setting (lib/env.ts); connecting applies migrations,
     // so a malformed setting or an unusable database stops the server now, with a message
     // naming it, and the first request does not pay for the migrations.
+    (await import("@/lib/startup-summary")).announceStartup(); // refuses a demo that cannot work, logs the summary
     const { getConnection } = await import("@/lib/db/client");
     await getConnection();
   } catch (error) {

@@ -3,6 +3,7 @@ import { NextResponse } from "next/server";
 import { getConnection } from "@/lib/db/client";
 import { log } from "@/lib/observability/log";
 import { pingRateLimitBackend } from "@/lib/ratelimit";
+import { startupSummary } from "@/lib/startup-summary";
 
 /** A load balancer wants an answer even when the database hangs. */
 const DATABASE_TIMEOUT_MS = 3000;
@@ -10,6 +11,7 @@ const DATABASE_TIMEOUT_MS = 3000;
 // GET /api/health – database and rate-limit backend reachability, with latencies. No auth
 // (load balancers); 503 "degraded" when the database is down. A failing rate-limit
 // backend lets callbacks through (CONTRACT.md §2), so it is reported but stays 200.
+// `config` is the start-up summary (lib/startup-summary.ts): kinds and on/off, no values.
 export async function GET() {
   const [database, rateLimit] = await Promise.all([checkDatabase(), checkRateLimit()]);
   const healthy = database.ok;
@@ -18,6 +20,7 @@ export async function GET() {
       status: healthy ? "healthy" : "degraded",
       ...(healthy ? {} : { reason: "database unreachable" }),
       checks: { database, rate_limit: rateLimit },
+      config: startupSummary(),
       timestamp: new Date().toISOString(),
     },
     { status: healthy ? 200 : 503, headers: { "cache-control": "no-store" } },
