@@ -1,6 +1,12 @@
 import type { Metadata, Viewport } from "next";
+import { cookies } from "next/headers";
 import Link from "next/link";
-import { NavLinks } from "@/app/components/nav-links";
+import { connection } from "next/server";
+import { CallbacksRefusedBanner } from "@/app/components/callbacks-refused-banner";
+import { NavLinks, type SignInState } from "@/app/components/nav-links";
+import { isValidSession, SESSION_COOKIE } from "@/lib/auth/session";
+import { env } from "@/lib/env";
+import { startupSummary } from "@/lib/startup-summary";
 import "./globals.css";
 
 export const metadata: Metadata = {
@@ -10,7 +16,18 @@ export const metadata: Metadata = {
 
 export const viewport: Viewport = { width: "device-width", initialScale: 1 };
 
-export default function RootLayout({ children }: { children: React.ReactNode }) {
+/** "open": no ADMIN_TOKEN (development), nothing to sign in or out of. */
+async function signInState(): Promise<SignInState> {
+  if (!env.ADMIN_TOKEN) return "open";
+  const session = (await cookies()).get(SESSION_COOKIE)?.value;
+  return isValidSession(session, env.ADMIN_TOKEN) ? "signed-in" : "signed-out";
+}
+
+export default async function RootLayout({ children }: { children: React.ReactNode }) {
+  // The header depends on this process's settings and the visitor's cookie, never on the build.
+  await connection();
+  const signIn = await signInState();
+  const config = startupSummary();
   return (
     <html lang="en">
       <body className="min-h-screen">
@@ -23,7 +40,7 @@ export default function RootLayout({ children }: { children: React.ReactNode }) 
         <header className="border-b border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
           <nav
             aria-label="Main"
-            className="mx-auto flex max-w-6xl flex-wrap items-center gap-x-6 gap-y-2 px-4 py-3"
+            className="mx-auto flex max-w-6xl flex-wrap items-center gap-x-3 gap-y-2 px-3 py-3 sm:gap-x-6 sm:px-4"
           >
             <Link
               href="/projects"
@@ -34,11 +51,19 @@ export default function RootLayout({ children }: { children: React.ReactNode }) 
                 <span className="h-4 w-1.5 rounded-sm bg-violet-600" />
                 <span className="h-4 w-1.5 rounded-sm bg-emerald-600" />
               </span>
-              Framechain
+              {/* On a phone the bars alone stand for the name, so the links fit on one line. */}
+              <span className="max-sm:sr-only">Framechain</span>
             </Link>
-            <NavLinks />
+            <NavLinks signIn={signIn} />
           </nav>
         </header>
+        {/* Configuration is not secret from the admin, but it is from a signed-out visitor. */}
+        {signIn !== "signed-out" && (
+          <CallbacksRefusedBanner
+            endpoints={config.callbacks_refused}
+            variables={config.secrets_missing}
+          />
+        )}
         <main id="main" tabIndex={-1} className="mx-auto max-w-6xl px-4 py-6 focus:outline-none">
           {children}
         </main>

@@ -43,15 +43,13 @@ export function ActivityLog({
                 <OutcomeBadge outcome={e.outcome} />
                 <span className="font-medium">{e.source}</span>
                 {e.status && <span className="text-slate-600 dark:text-slate-300">{e.status}</span>}
-                {e.http_status !== null && (
-                  <span className="font-mono text-xs text-slate-500 dark:text-slate-400">
-                    HTTP {e.http_status}
-                  </span>
-                )}
-                <RelativeTime
-                  iso={e.received_at}
-                  className="ml-auto text-xs text-slate-500 dark:text-slate-400"
-                />
+                {/* The status code and the time travel together: neither wraps onto a line alone. */}
+                <span className="ml-auto flex items-center gap-3 whitespace-nowrap text-xs text-slate-500 dark:text-slate-400">
+                  {e.http_status !== null && (
+                    <span className="font-mono">HTTP {e.http_status}</span>
+                  )}
+                  <RelativeTime iso={e.received_at} />
+                </span>
                 {e.reason && (
                   <p className="basis-full text-xs text-slate-600 dark:text-slate-300">
                     {e.reason}

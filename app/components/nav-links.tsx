@@ -2,6 +2,10 @@
 
 import Link from "next/link";
 import { usePathname } from "next/navigation";
+import { signOut } from "@/app/sign-in/actions";
+
+/** "open": no ADMIN_TOKEN is set (development), so there is nothing to sign in or out of. */
+export type SignInState = "open" | "signed-in" | "signed-out";
 
 const LINKS = [
   {
@@ -19,16 +23,15 @@ const LINKS = [
     label: "Errors",
     current: (path: string) => path.startsWith("/errors"),
   },
-  {
-    href: "/sign-in",
-    label: "Sign in",
-    current: (path: string) => path.startsWith("/sign-in"),
-  },
 ];
 
+const LINK =
+  "whitespace-nowrap rounded-sm text-sm underline-offset-4 hover:underline focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-sky-500";
+
 /** The main navigation; the page you are on is marked for screen readers and by an underline. */
-export function NavLinks() {
+export function NavLinks({ signIn }: { signIn: SignInState }) {
   const path = usePathname() ?? "";
+  const onSignIn = path.startsWith("/sign-in");
   return (
     <>
       {LINKS.map((link) => {
@@ -38,7 +41,7 @@ export function NavLinks() {
             key={link.href}
             href={link.href}
             aria-current={current ? "page" : undefined}
-            className={`rounded-sm text-sm underline-offset-4 hover:underline focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-sky-500 ${
+            className={`${LINK} ${
               current ? "font-medium underline decoration-2" : "text-slate-700 dark:text-slate-300"
             }`}
           >
@@ -46,6 +49,22 @@ export function NavLinks() {
           </Link>
         );
       })}
+      {signIn === "signed-in" && (
+        <form action={signOut} className="contents">
+          <button type="submit" className={`${LINK} text-slate-700 dark:text-slate-300`}>
+            Sign out
+          </button>
+        </form>
+      )}
+      {signIn === "signed-out" && (
+        <Link
+          href="/sign-in"
+          aria-current={onSignIn ? "page" : undefined}
+          className={`${LINK} ${onSignIn ? "font-medium underline decoration-2" : "text-slate-700 dark:text-slate-300"}`}
+        >
+          Sign in
+        </Link>
+      )}
     </>
   );
 }

@@ -12,7 +12,7 @@ import { ProjectActions } from "./project-actions";
 import { projectBarTone, projectPercent, scenesDoneText, stageText } from "./project-progress";
 import { RelativeTime } from "./relative-time";
 import { SceneCard } from "./scene-card";
-import { PROJECT_STATUS_LOOK, ProjectStatusBadge } from "./status";
+import { PROJECT_STATUS_LOOK, ProjectStatusBadge, sceneDisplayStatus } from "./status";
 import { useEventStream } from "./use-event-stream";
 
 /**
@@ -44,7 +44,16 @@ export function ProjectLive({
   );
 
   const percent = projectPercent(project);
-  const announcement = `${PROJECT_STATUS_LOOK[project.status].label}. ${stageText(project.stage)}. ${scenesDoneText(project)}.`;
+  // "Cancelled. 1 of 3 scenes done." — the stage only when it says more than the status.
+  const announcement = [
+    PROJECT_STATUS_LOOK[project.status].label,
+    project.stage !== project.status ? stageText(project.stage) : null,
+    scenesDoneText(project),
+  ]
+    .filter(Boolean)
+    .join(". ")
+    .concat(".");
+  const cancelled = project.status === "cancelled";
 
   return (
     <div className="space-y-8" data-project-status={project.status}>
@@ -103,7 +112,16 @@ export function ProjectLive({
         <p aria-live="polite" aria-atomic="true" className="sr-only">
           {announcement}
         </p>
-        {project.error && (
+        {cancelled && (
+          <p
+            data-cancelled-note
+            className="mt-3 flex items-start gap-2 rounded-md border border-slate-300 bg-slate-50 p-3 text-sm text-slate-700 dark:border-slate-700 dark:bg-slate-800 dark:text-slate-200"
+          >
+            <Icon name="slashCircle" className="mt-0.5 size-4" />
+            <span>{cancelledText(project)}</span>
+          </p>
+        )}
+        {project.error && !cancelled && (
           <p className="mt-3 flex items-start gap-2 rounded-md border border-red-300 bg-red-50 p-3 text-sm text-red-800 dark:border-red-800 dark:bg-red-950 dark:text-red-200">
             <Icon name="alert" className="mt-0.5 size-4" />
             <span>
@@ -159,7 +177,7 @@ export function ProjectLive({
         >
           {project.scenes.map((scene) => (
             <li key={scene.id} className="sm:w-64 sm:shrink-0 sm:snap-start">
-              <SceneCard scene={scene} maxAttempts={maxAttempts} />
+              <SceneCard scene={scene} projectStatus={project.status} maxAttempts={maxAttempts} />
             </li>
           ))}
         </ol>
@@ -168,4 +186,18 @@ export function ProjectLive({
       <ActivityLog events={snapshot.webhook_events} errors={snapshot.errors} />
     </div>
   );
+}
+
+/** What a cancel left behind, in words: which scenes finished, which were stopped or skipped. */
+function cancelledText(project: ProjectView): string {
+  const total = project.scenes.length;
+  const done = project.scenes.filter((s) => s.status === "completed").length;
+  const skipped = project.scenes.filter(
+    (s) => sceneDisplayStatus(s, project.status) === "skipped",
+  ).length;
+  if (total > 0 && done === total)
+    return "Cancelled before the final video was stitched: every scene had finished.";
+  const parts = [`Cancelled after ${done} of ${total} scene${total === 1 ? "" : "s"}`];
+  if (skipped > 0) parts.push(`${skipped} not started ${skipped === 1 ? "was" : "were"} skipped`);
+  return `${parts.join("; ")}.`;
 }

@@ -15,7 +15,7 @@ export function projectPercent(p: Counts): number {
 export function projectBarTone(status: ProjectStatus): keyof typeof BAR_CLASSES {
   if (status === "completed") return "success";
   if (status === "failed") return "danger";
-  if (status === "cancelled") return "warning";
+  if (status === "cancelled") return "neutral";
   if (status === "stitching") return "progress";
   return status === "draft" ? "neutral" : "info";
 }

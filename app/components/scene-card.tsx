@@ -1,14 +1,20 @@
+import type { ProjectStatus } from "@/lib/db/schema";
 import type { SceneView } from "@/lib/projects/serialize";
 import { Icon } from "./icons";
 import { ProgressBar } from "./progress-bar";
-import { SceneStatusBadge } from "./status";
+import { type SceneDisplayStatus, SceneStatusBadge, sceneDisplayStatus } from "./status";
 
-type StepState = "done" | "current" | "failed" | "todo";
+type StepState = "done" | "current" | "failed" | "stopped" | "todo";
 const STEPS = ["Video", "Last frame", "Done"] as const;
 
 /** Where a scene stands on video → last frame → done. */
-function stepStates(scene: SceneView): StepState[] {
-  switch (scene.status) {
+function stepStates(scene: SceneView, shown: SceneDisplayStatus): StepState[] {
+  switch (shown) {
+    case "skipped":
+      return ["todo", "todo", "todo"];
+    case "cancelled":
+      // Stopped at the stage whose output it lacks.
+      return scene.video_url ? ["done", "stopped", "todo"] : ["stopped", "todo", "todo"];
     case "pending":
       return ["todo", "todo", "todo"];
     case "generating_video":
@@ -30,23 +36,36 @@ const STEP_LOOK: Record<StepState, { text: string; dot: string }> = {
     dot: "bg-sky-600 text-white ring-4 ring-sky-200 dark:ring-sky-900",
   },
   failed: { text: "failed", dot: "bg-red-600 text-white" },
+  stopped: { text: "cancelled", dot: "bg-slate-500 text-white" },
   todo: {
     text: "not started",
     dot: "bg-slate-200 text-slate-500 dark:bg-slate-700 dark:text-slate-300",
   },
 };
 
-export function SceneCard({ scene, maxAttempts }: { scene: SceneView; maxAttempts: number }) {
-  const states = stepStates(scene);
-  const working = scene.status === "generating_video" || scene.status === "extracting_frame";
+export function SceneCard({
+  scene,
+  projectStatus,
+  maxAttempts,
+}: {
+  scene: SceneView;
+  projectStatus: ProjectStatus;
+  maxAttempts: number;
+}) {
+  const shown = sceneDisplayStatus(scene, projectStatus);
+  const states = stepStates(scene, shown);
+  const working = shown === "generating_video" || shown === "extracting_frame";
+  // A cancel is the user's decision: its note is neutral, not an error.
+  const error = shown === "cancelled" || shown === "skipped" ? null : scene.error;
   const preview = scene.thumbnail_url ?? scene.last_frame_url;
   return (
     <article
       aria-labelledby={`scene-${scene.id}-title`}
       data-scene={scene.number}
       data-status={scene.status}
+      data-display-status={shown}
       className={`grid h-full grid-cols-[7rem_minmax(0,1fr)] overflow-hidden rounded-lg border bg-white sm:flex sm:flex-col shadow-sm dark:bg-slate-900 ${
-        scene.status === "failed"
+        shown === "failed"
           ? "border-red-300 dark:border-red-800"
           : working
             ? "border-sky-300 dark:border-sky-800"
@@ -75,7 +94,7 @@ export function SceneCard({ scene, maxAttempts }: { scene: SceneView; maxAttempt
           <h3 id={`scene-${scene.id}-title`} className="font-medium">
             Scene {scene.number}
           </h3>
-          <SceneStatusBadge status={scene.status} />
+          <SceneStatusBadge status={shown} />
         </div>
         <ol className="flex items-center gap-1 text-xs" aria-label={`Scene ${scene.number} stages`}>
           {STEPS.map((step, i) => {
@@ -95,6 +114,7 @@ export function SceneCard({ scene, maxAttempts }: { scene: SceneView; maxAttempt
                 >
                   {state === "done" && <Icon name="check" className="size-3" />}
                   {state === "failed" && <Icon name="xCircle" className="size-3" />}
+                  {state === "stopped" && <Icon name="slashCircle" className="size-3" />}
                 </span>
                 <span
                   className={
@@ -108,7 +128,7 @@ export function SceneCard({ scene, maxAttempts }: { scene: SceneView; maxAttempt
             );
           })}
         </ol>
-        {scene.status === "generating_video" && (
+        {shown === "generating_video" && (
           <div>
             <ProgressBar
               size="sm"
@@ -163,13 +183,23 @@ export function SceneCard({ scene, maxAttempts }: { scene: SceneView; maxAttempt
             )}
           </div>
         )}
-        {scene.error && (
+        {error && (
           <p className="flex items-start gap-1 rounded bg-red-50 p-2 text-xs text-red-800 dark:bg-red-950 dark:text-red-200">
             <Icon name="alert" className="mt-0.5 size-3.5" />
             <span>
               <span className="sr-only">Error: </span>
-              {scene.error}
+              {error}
             </span>
+          </p>
+        )}
+        {shown === "cancelled" && (
+          <p className="text-xs text-slate-600 dark:text-slate-300">
+            Stopped when the project was cancelled.
+          </p>
+        )}
+        {shown === "skipped" && (
+          <p className="text-xs text-slate-600 dark:text-slate-300">
+            Not generated: the project was cancelled first.
           </p>
         )}
       </div>

@@ -11,16 +11,35 @@ export const PROJECT_STATUS_LOOK: Record<ProjectStatus, Look> = {
   stitching: { label: "Stitching", icon: "layers", tone: "progress" },
   completed: { label: "Completed", icon: "checkCircle", tone: "success" },
   failed: { label: "Failed", icon: "xCircle", tone: "danger" },
-  cancelled: { label: "Cancelled", icon: "slashCircle", tone: "warning" },
+  // A user's own decision, not a fault: neutral, never the colours of a failure.
+  cancelled: { label: "Cancelled", icon: "slashCircle", tone: "neutral" },
 };
 
-export const SCENE_STATUS_LOOK: Record<SceneStatus, Look> = {
+/**
+ * What a scene shows. The contract's statuses, plus two the page derives for a cancelled
+ * project (the pipeline marks the scene in flight `failed` with "Cancelled by user" and
+ * leaves the rest `pending`): the one that was stopped, and those never reached.
+ */
+export type SceneDisplayStatus = SceneStatus | "cancelled" | "skipped";
+
+export const SCENE_STATUS_LOOK: Record<SceneDisplayStatus, Look> = {
   pending: { label: "Waiting", icon: "clock", tone: "neutral" },
   generating_video: { label: "Generating video", icon: "film", tone: "info" },
   extracting_frame: { label: "Extracting last frame", icon: "image", tone: "progress" },
   completed: { label: "Done", icon: "checkCircle", tone: "success" },
   failed: { label: "Failed", icon: "xCircle", tone: "danger" },
+  cancelled: { label: "Cancelled", icon: "slashCircle", tone: "neutral" },
+  skipped: { label: "Skipped", icon: "minusCircle", tone: "neutral" },
 };
+
+/** A scene's status as shown: in a cancelled project, unfinished scenes read cancelled or skipped. */
+export function sceneDisplayStatus(
+  scene: { status: SceneStatus; attempts: number },
+  projectStatus: ProjectStatus,
+): SceneDisplayStatus {
+  if (projectStatus !== "cancelled" || scene.status === "completed") return scene.status;
+  return scene.status === "pending" && scene.attempts === 0 ? "skipped" : "cancelled";
+}
 
 export const OUTCOME_LOOK: Record<WebhookOutcome, Look> = {
   applied: { label: "Applied", icon: "check", tone: "success" },
@@ -70,7 +89,7 @@ export function ProjectStatusBadge({ status }: { status: ProjectStatus }) {
   return <Badge look={PROJECT_STATUS_LOOK[status]} />;
 }
 
-export function SceneStatusBadge({ status }: { status: SceneStatus }) {
+export function SceneStatusBadge({ status }: { status: SceneDisplayStatus }) {
   return <Badge look={SCENE_STATUS_LOOK[status]} />;
 }
 

@@ -1,8 +1,8 @@
 import type { Metadata } from "next";
 import Link from "next/link";
 import { z } from "zod";
-import { Badge } from "@/app/components/status";
 import { RelativeTime } from "@/app/components/relative-time";
+import { Badge } from "@/app/components/status";
 import { ERROR_SEVERITIES, ERROR_TYPES, type ErrorSeverity } from "@/lib/db/schema";
 import { type ErrorView, errorStats, listErrors } from "@/lib/observability/queries";
 import { dismissErrorAction } from "./actions";
@@ -75,27 +75,35 @@ export default async function ErrorsPage({ searchParams }: Props) {
           <input
             name="project_id"
             defaultValue={f.project_id}
-            className="w-48 rounded border border-slate-300 bg-white px-2 py-1 dark:border-slate-700 dark:bg-slate-900"
+            className="h-8 w-48 rounded border border-slate-300 bg-white px-2 dark:border-slate-700 dark:bg-slate-900"
           />
         </label>
-        <label className="flex items-center gap-2 text-sm">
-          <input
-            type="checkbox"
-            name="include_dismissed"
-            value="1"
-            defaultChecked={f.include_dismissed === "1"}
-          />
-          Show dismissed
-        </label>
-        <button
-          type="submit"
-          className="rounded bg-slate-800 px-3 py-1.5 text-sm text-white hover:bg-slate-700 dark:bg-slate-200 dark:text-slate-900"
-        >
-          Filter
-        </button>
-        <Link href="/errors" className="text-sm underline">
-          Clear
-        </Link>
+        {/* One row of controls, all sitting on the inputs' baseline (same height, same bottom). */}
+        <div className="flex h-8 items-center gap-3">
+          <label className="flex items-center gap-2 text-sm">
+            <input
+              type="checkbox"
+              name="include_dismissed"
+              value="1"
+              defaultChecked={f.include_dismissed === "1"}
+            />
+            Show dismissed
+          </label>
+          <button
+            type="submit"
+            data-errors-filter
+            className="h-8 rounded bg-slate-800 px-3 text-sm text-white hover:bg-slate-700 dark:bg-slate-200 dark:text-slate-900"
+          >
+            Filter
+          </button>
+          <Link
+            href="/errors"
+            data-errors-clear
+            className="inline-flex h-8 items-center text-sm underline"
+          >
+            Clear
+          </Link>
+        </div>
       </form>
 
       {page.items.length === 0 ? (
@@ -207,7 +215,7 @@ function Select({
       <select
         name={name}
         defaultValue={value ?? ""}
-        className="rounded border border-slate-300 bg-white px-2 py-1 dark:border-slate-700 dark:bg-slate-900"
+        className="h-8 rounded border border-slate-300 bg-white px-2 dark:border-slate-700 dark:bg-slate-900"
       >
         <option value="">Any</option>
         {options.map((o) => (

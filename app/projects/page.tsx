@@ -43,8 +43,9 @@ export default async function ProjectsPage({
         </h1>
         <NewProjectLink />
       </div>
-      <nav aria-label="Filter by status" className="mb-4 -mx-1 overflow-x-auto">
-        <ul className="flex gap-1 px-1 pb-1">
+      {/* Wraps rather than scrolls: on a phone every chip stays whole and reachable. */}
+      <nav aria-label="Filter by status" className="mb-4">
+        <ul className="flex flex-wrap gap-1.5">
           {FILTERS.map((filter) => {
             const query = filter.statuses.join(",");
             const current = query === statusQuery;
