@@ -14,9 +14,32 @@ export type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
 /** Either a database or a transaction: queries that can run inside or outside one. */
 export type Executor = Db | Tx;
 
+/**
+ * Hand-written SQL for the hot path (lib/pipeline/store.ts, the dispatcher's claim and
+ * record): sent as named prepared statements on PostgreSQL — parsed and planned once per
+ * connection — instead of being rebuilt by the query builder on every call. Same text on
+ * PGlite. Rows come back with the column names of the SQL.
+ */
+export type SqlRunner = {
+  query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
+};
+
 type Connection =
-  | { kind: "postgres"; db: Db; sql: Sql; close: () => Promise<void> }
-  | { kind: "pglite"; db: Db; client: PGlite; close: () => Promise<void> };
+  | { kind: "postgres"; db: Db; sql: Sql; run: SqlRunner; close: () => Promise<void> }
+  | { kind: "pglite"; db: Db; client: PGlite; run: SqlRunner; close: () => Promise<void> };
+
+// Every statement this process sends, whichever way (drizzle, hand-written, BEGIN/COMMIT):
+// the per-stage statement budget is held by a test and reported by the bench.
+const counter = globalThis as unknown as { __framechainStatements?: number };
+counter.__framechainStatements ??= 0;
+const countStatement = () => {
+  counter.__framechainStatements = (counter.__framechainStatements ?? 0) + 1;
+};
+
+/** Statements sent by this process (its database clients) since it started. */
+export function statementCount(): number {
+  return counter.__framechainStatements ?? 0;
+}
 
 const MIGRATIONS_FOLDER = path.join(process.cwd(), "drizzle");
 /** Serialises migrations when several app instances start at once against one PostgreSQL. */
@@ -50,11 +73,16 @@ async function connectPostgres(url: string): Promise<Connection> {
     onnotice: () => {},
     connect_timeout: 5,
     idle_timeout: 30,
+    debug: countStatement,
   });
   const db = drizzle(env.DATABASE_PREPARE ? preparingEveryQuery(sql) : sql, {
     schema,
   }) as unknown as Db;
-  return { kind: "postgres", db, sql, close: () => sql.end({ timeout: 2 }) };
+  const run: SqlRunner = {
+    query: (text, params = []) =>
+      sql.unsafe(text, params as never[], { prepare: env.DATABASE_PREPARE }) as never,
+  };
+  return { kind: "postgres", db, sql, run, close: () => sql.end({ timeout: 2 }) };
 }
 
 /**
@@ -107,10 +135,20 @@ async function connectPglite(dataDir: string): Promise<Connection> {
   const client = new PGlite(inMemory ? undefined : dataDir);
   const db = drizzle(client, { schema });
   await migrate(db, { migrationsFolder: MIGRATIONS_FOLDER });
+  // Counted from here on (migrations are not requests' work). drizzle sends through query() too.
+  const query = client.query.bind(client);
+  client.query = ((...args: Parameters<typeof query>) => {
+    countStatement();
+    return query(...args);
+  }) as typeof client.query;
+  const run: SqlRunner = {
+    query: async (text, params = []) => (await client.query(text, params)).rows as never,
+  };
   return {
     kind: "pglite",
     db: db as unknown as Db,
     client,
+    run,
     close: async () => {
       await client.close();
       releaseLock();
@@ -130,6 +168,11 @@ export function getConnection(): Promise<Connection> {
 
 export async function getDb(): Promise<Db> {
   return (await getConnection()).db;
+}
+
+/** The hand-written-SQL runner of the hot path (see SqlRunner). */
+export async function getSql(): Promise<SqlRunner> {
+  return (await getConnection()).run;
 }
 
 export async function closeDb(): Promise<void> {

@@ -1,6 +1,8 @@
 import { sql } from "drizzle-orm";
 import {
+  type AnyPgColumn,
   bigserial,
+  check,
   index,
   integer,
   jsonb,
@@ -10,62 +12,33 @@ import {
   timestamp,
   uniqueIndex,
 } from "drizzle-orm/pg-core";
+import {
+  ERROR_SEVERITIES,
+  ERROR_TYPES,
+  type ErrorSeverity,
+  type ErrorType,
+  JOB_KINDS,
+  JOB_STATUSES,
+  type JobKind,
+  type JobStatus,
+  PROJECT_STATUSES,
+  type ProjectStatus,
+  SCENE_STATUSES,
+  type SceneStatus,
+  WEBHOOK_OUTCOMES,
+  WEBHOOK_SOURCES,
+  type WebhookOutcome,
+  type WebhookSource,
+} from "../pipeline/statuses";
 
 /** The single source of the data model. `npm run db:generate` turns changes into a migration. */
 
-export const PROJECT_STATUSES = [
-  "draft",
-  "generating",
-  "stitching",
-  "completed",
-  "failed",
-  "cancelled",
-] as const;
-export type ProjectStatus = (typeof PROJECT_STATUSES)[number];
+// Relative, not "@/": drizzle-kit loads this file without the path alias.
+export * from "../pipeline/statuses";
 
-export const SCENE_STATUSES = [
-  "pending",
-  "generating_video",
-  "extracting_frame",
-  "completed",
-  "failed",
-] as const;
-export type SceneStatus = (typeof SCENE_STATUSES)[number];
-
-export const JOB_KINDS = ["generate_video", "extract_last_frame", "stitch", "notify"] as const;
-export type JobKind = (typeof JOB_KINDS)[number];
-
-/**
- * queued → running (request in flight) → waiting (service accepted, callback due by deadline_at)
- * → succeeded | failed; or cancelled. Notify jobs go running → succeeded directly.
- * `dead` = the request itself could not be delivered after every retry.
- */
-export const JOB_STATUSES = [
-  "queued",
-  "running",
-  "waiting",
-  "succeeded",
-  "failed",
-  "cancelled",
-  "dead",
-] as const;
-export type JobStatus = (typeof JOB_STATUSES)[number];
-
-export const WEBHOOK_SOURCES = [
-  "video-complete",
-  "last-frame-complete",
-  "stitch-complete",
-] as const;
-export type WebhookSource = (typeof WEBHOOK_SOURCES)[number];
-
-/** applied | duplicate | ignored | parked (task not known yet) | rejected (400/401/409/...) */
-export const WEBHOOK_OUTCOMES = ["applied", "duplicate", "ignored", "parked", "rejected"] as const;
-export type WebhookOutcome = (typeof WEBHOOK_OUTCOMES)[number];
-
-export const ERROR_TYPES = ["webhook", "service", "pipeline", "ratelimit", "system"] as const;
-export type ErrorType = (typeof ERROR_TYPES)[number];
-export const ERROR_SEVERITIES = ["info", "warning", "error", "critical"] as const;
-export type ErrorSeverity = (typeof ERROR_SEVERITIES)[number];
+/** `column IN ('a', 'b', …)` for a CHECK constraint: the database refuses what the domain does not know. */
+const oneOf = (column: AnyPgColumn, values: readonly string[]) =>
+  sql`${column} in (${sql.raw(values.map((v) => `'${v}'`).join(", "))})`;
 
 const timestamps = {
   createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
@@ -85,14 +58,20 @@ export const projects = pgTable(
     error: text("error"),
     /** Incremented by each retry; part of every job key so a retry gets fresh attempts. */
     run: integer("run").notNull().default(1),
+    /**
+     * Bumped by every write to the project's pipeline state. Writers check it (optimistic
+     * concurrency): a decision made on a state that changed meanwhile is decided again.
+     */
+    version: integer("version").notNull().default(0),
     completedAt: timestamp("completed_at", { withTimezone: true, mode: "date" }),
     ...timestamps,
   },
   (t) => [
     index("projects_created_at_idx").on(t.createdAt.desc(), t.id.desc()),
     index("projects_status_idx").on(t.status),
-    // The live views' fallback poll looks for recently changed projects.
-    index("projects_updated_at_idx").on(t.updatedAt),
+    // No index on updated_at: every pipeline write touches it, and an indexed column makes
+    // each of those updates non-HOT. The live views' fallback poll scans instead (see events.ts).
+    check("projects_status_ck", oneOf(t.status, PROJECT_STATUSES)),
   ],
 );
 
@@ -117,7 +96,10 @@ export const scenes = pgTable(
     error: text("error"),
     ...timestamps,
   },
-  (t) => [uniqueIndex("scenes_project_number_uq").on(t.projectId, t.number)],
+  (t) => [
+    uniqueIndex("scenes_project_number_uq").on(t.projectId, t.number),
+    check("scenes_status_ck", oneOf(t.status, SCENE_STATUSES)),
+  ],
 );
 
 export const jobs = pgTable(
@@ -148,10 +130,15 @@ export const jobs = pgTable(
   },
   (t) => [
     uniqueIndex("jobs_key_uq").on(t.key),
-    index("jobs_due_idx").on(t.status, t.runAt),
-    index("jobs_deadline_idx").on(t.status, t.deadlineAt),
+    // Partial indexes: the claim and the deadline sweep walk only live entries, not the
+    // thousands of finished jobs a busy table accumulates.
+    index("jobs_due_idx").on(t.runAt).where(sql`${t.status} = 'queued'`),
+    index("jobs_lease_idx").on(t.deadlineAt).where(sql`${t.status} = 'running'`),
+    index("jobs_deadline_idx").on(t.deadlineAt).where(sql`${t.status} = 'waiting'`),
     index("jobs_external_task_idx").on(t.externalTaskId),
     index("jobs_project_idx").on(t.projectId),
+    check("jobs_kind_ck", oneOf(t.kind, JOB_KINDS)),
+    check("jobs_status_ck", oneOf(t.status, JOB_STATUSES)),
   ],
 );
 
@@ -171,6 +158,8 @@ export const webhookEvents = pgTable(
     reason: text("reason"),
     httpStatus: integer("http_status").notNull(),
     payload: jsonb("payload"),
+    /** A parked callback's normalised pipeline event, applied once its task is recorded. */
+    event: jsonb("event").$type<Record<string, unknown>>(),
     receivedAt: timestamp("received_at", { withTimezone: true, mode: "date" })
       .notNull()
       .defaultNow(),
@@ -181,6 +170,8 @@ export const webhookEvents = pgTable(
     index("webhook_events_parked_idx").on(t.source, t.taskId).where(sql`${t.outcome} = 'parked'`),
     index("webhook_events_project_idx").on(t.projectId, t.id.desc()),
     // Newest-first listing walks the primary key backwards: no index of its own.
+    check("webhook_events_source_ck", oneOf(t.source, WEBHOOK_SOURCES)),
+    check("webhook_events_outcome_ck", oneOf(t.outcome, WEBHOOK_OUTCOMES)),
   ],
 );
 
@@ -197,7 +188,11 @@ export const errorLog = pgTable(
     createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
   },
   // Newest-first listing walks the primary key backwards: no index of its own.
-  (t) => [index("error_log_project_idx").on(t.projectId, t.id.desc())],
+  (t) => [
+    index("error_log_project_idx").on(t.projectId, t.id.desc()),
+    check("error_log_type_ck", oneOf(t.type, ERROR_TYPES)),
+    check("error_log_severity_ck", oneOf(t.severity, ERROR_SEVERITIES)),
+  ],
 );
 
 export type Project = typeof projects.$inferSelect;

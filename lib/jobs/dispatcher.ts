@@ -1,25 +1,29 @@
 import "server-only";
-import { and, asc, eq, inArray, isNull, lt, lte, or, sql } from "drizzle-orm";
-import { getDb, type Tx } from "@/lib/db/client";
-import { type Job, jobs, webhookEvents } from "@/lib/db/schema";
+import { getSql } from "@/lib/db/client";
+import type { Job } from "@/lib/db/schema";
 import { env } from "@/lib/env";
 import { recordError } from "@/lib/observability/error-log";
 import { log } from "@/lib/observability/log";
-import { decideAndApply, loadState, touchProject } from "@/lib/pipeline/apply";
+import { applyJobFailure, applyParkedReports } from "@/lib/pipeline/apply";
+import { SOURCE_OF_KIND, type StageKind } from "@/lib/pipeline/statuses";
 import { callService } from "@/lib/services/http";
 import { buildServiceRequest, taskIdFrom } from "@/lib/services/requests";
-import { applyCallback, lockTask } from "@/lib/webhooks/apply-callback";
-import { parseCallback } from "@/lib/webhooks/payloads";
-import { type Stage, stageOfJobKind } from "@/lib/webhooks/stages";
 import { backoffMs } from "./backoff";
 import { scheduleDispatch } from "./schedule";
 
+/** What the dispatcher needs of a claimed job. */
+export type ClaimedJob = Pick<
+  Job,
+  "id" | "kind" | "projectId" | "sceneId" | "attempt" | "deliveries" | "payload" | "externalTaskId"
+>;
+
 /** How long a claimed job may stay `running` before another dispatcher reclaims it (crash recovery). */
-const leaseMs = () => env.SERVICE_TIMEOUT_MS + 30_000;
+const leaseSeconds = () => (env.SERVICE_TIMEOUT_MS + 30_000) / 1000;
 
 /**
- * Claims due jobs (`FOR UPDATE SKIP LOCKED`: safe with many instances) and delivers
- * them, until none are due. Returns how many deliveries it made.
+ * Claims due jobs and delivers them until a claim comes back short of a full batch (then
+ * nothing else was due: a job queued later wakes the dispatcher again, so there is no
+ * second, empty claim). Returns how many deliveries it made.
  */
 export async function dispatchDueJobs({ batch = 20, maxRounds = 50 } = {}): Promise<number> {
   let delivered = 0;
@@ -38,39 +42,51 @@ export async function dispatchDueJobs({ batch = 20, maxRounds = 50 } = {}): Prom
       }
     }
     delivered += claimed.length;
+    if (claimed.length < batch) break;
   }
   return delivered;
 }
 
-/** Queued jobs whose time has come, and running jobs whose lease ran out (their dispatcher died). */
-export async function claimDueJobs(limit: number): Promise<Job[]> {
-  const db = await getDb();
-  const due = db
-    .select({ id: jobs.id })
-    .from(jobs)
-    .where(
-      or(
-        and(eq(jobs.status, "queued"), lte(jobs.runAt, sql`now()`)),
-        and(eq(jobs.status, "running"), lt(jobs.deadlineAt, sql`now()`)),
-      ),
-    )
-    .orderBy(asc(jobs.runAt))
-    .limit(limit)
-    .for("update", { skipLocked: true });
-  // One statement: claim and return the rows.
-  return db
-    .update(jobs)
-    .set({
-      status: "running",
-      deliveries: sql`${jobs.deliveries} + 1`,
-      deadlineAt: sql`now() + make_interval(secs => ${leaseMs() / 1000})`,
-      updatedAt: sql`now()`,
-    })
-    .where(inArray(jobs.id, due))
-    .returning();
+type JobRow = {
+  id: string;
+  kind: Job["kind"];
+  project_id: string;
+  scene_id: string | null;
+  attempt: number;
+  deliveries: number;
+  payload: Record<string, unknown>;
+  external_task_id: string | null;
+};
+
+/**
+ * One statement: queued jobs whose time has come, and running jobs whose lease ran out
+ * (their dispatcher died), claimed with SKIP LOCKED — safe with any number of dispatchers.
+ */
+const CLAIM = `update jobs set status = 'running', deliveries = deliveries + 1,
+  deadline_at = now() + make_interval(secs => $2::float8), updated_at = now()
+where id in (
+  select id from jobs
+  where (status = 'queued' and run_at <= now()) or (status = 'running' and deadline_at < now())
+  order by run_at limit $1::int
+  for update skip locked)
+returning id, kind, project_id, scene_id, attempt, deliveries, payload, external_task_id`;
+
+export async function claimDueJobs(limit: number): Promise<ClaimedJob[]> {
+  const run = await getSql();
+  const rows = await run.query<JobRow>(CLAIM, [limit, leaseSeconds()]);
+  return rows.map((r) => ({
+    id: r.id,
+    kind: r.kind,
+    projectId: r.project_id,
+    sceneId: r.scene_id,
+    attempt: r.attempt,
+    deliveries: r.deliveries,
+    payload: r.payload ?? {},
+    externalTaskId: r.external_task_id,
+  }));
 }
 
-async function deliver(job: Job): Promise<void> {
+async function deliver(job: ClaimedJob): Promise<void> {
   const built = buildServiceRequest(job);
   if ("skip" in built) return finishNotify(job, built.skip);
   if ("error" in built) return failJob(job, built.error, { final: true });
@@ -103,17 +119,14 @@ async function deliver(job: Job): Promise<void> {
   return failJob(job, result.error, { final: true, httpStatus: result.status });
 }
 
-async function rescheduleJob(job: Job, error: string, delayMs: number) {
-  const db = await getDb();
-  await db
-    .update(jobs)
-    .set({
-      status: "queued",
-      runAt: new Date(Date.now() + delayMs),
-      lastError: error,
-      updatedAt: new Date(),
-    })
-    .where(and(eq(jobs.id, job.id), eq(jobs.status, "running")));
+async function rescheduleJob(job: ClaimedJob, error: string, delayMs: number) {
+  const run = await getSql();
+  await run.query(
+    `update jobs set status = 'queued', run_at = now() + make_interval(secs => $2::float8),
+      last_error = $3, updated_at = now()
+    where id = $1 and status = 'running'`,
+    [job.id, delayMs / 1000, error],
+  );
   log("info", "job.retry_scheduled", {
     job_id: job.id,
     kind: job.kind,
@@ -126,82 +139,44 @@ async function rescheduleJob(job: Job, error: string, delayMs: number) {
 }
 
 /**
- * The service accepted the job: remember its task id, start the callback deadline, and
- * apply any callback for that task that arrived before this record (it was parked).
+ * One statement: the service accepted the job — remember its task id, start the callback
+ * deadline (unless a callback matched by its ref, or a cancel, got there first: then only the
+ * task id is kept for the record), and say whether callbacks for that task were parked
+ * before this record. Only then are they applied.
  */
+const RECORD_SUBMISSION = `with j as (
+  update jobs set
+    status = case when status = 'running' then 'waiting' else status end,
+    deadline_at = case when status = 'running'
+      then now() + make_interval(secs => $3::float8) else deadline_at end,
+    last_error = case when status = 'running' then null else last_error end,
+    external_task_id = coalesce(external_task_id, $2),
+    response = coalesce(response, $4::jsonb),
+    updated_at = now()
+  where id = $1 returning status)
+select (select status from j) as status,
+  exists (select 1 from webhook_events
+    where source = $5 and task_id = $2 and outcome = 'parked') as parked`;
+
 export async function recordSubmission(
-  job: Job,
+  job: ClaimedJob,
   taskId: string,
   response: Record<string, unknown>,
 ) {
-  const db = await getDb();
-  const stage = stageOfJobKind(job.kind);
-  const queued = await db.transaction(async (tx) => {
-    if (stage) await lockTask(tx, stage, taskId);
-    await touchProject(tx, job.projectId); // then the project lock, as every pipeline writer does
-    const deadline = new Date(Date.now() + env.STAGE_TIMEOUT_SECONDS * 1000);
-    const moved = await tx
-      .update(jobs)
-      .set({
-        status: "waiting",
-        externalTaskId: taskId,
-        deadlineAt: deadline,
-        response,
-        lastError: null,
-        updatedAt: new Date(),
-      })
-      .where(and(eq(jobs.id, job.id), eq(jobs.status, "running")))
-      .returning({ id: jobs.id });
-    if (moved.length === 0) {
-      // A callback (matched by its ref) or a cancel got there first; keep the task id for the record.
-      await tx
-        .update(jobs)
-        .set({ externalTaskId: taskId, response })
-        .where(and(eq(jobs.id, job.id), isNull(jobs.externalTaskId)));
-    }
-    return applyParkedCallbacks(tx, job, taskId);
-  });
-  log("info", "job.submitted", { job_id: job.id, kind: job.kind, task_id: taskId });
-  if (queued.length) scheduleDispatch();
-}
-
-/** Callbacks that raced ahead of the record of their own task, applied in arrival order. */
-export async function applyParkedCallbacks(tx: Tx, job: Job, taskId: string): Promise<string[]> {
-  const stage = stageOfJobKind(job.kind);
-  if (!stage) return [];
-  const parked = await tx
-    .select()
-    .from(webhookEvents)
-    .where(
-      and(
-        eq(webhookEvents.source, stage),
-        eq(webhookEvents.taskId, taskId),
-        eq(webhookEvents.outcome, "parked"),
-      ),
-    )
-    .orderBy(asc(webhookEvents.id))
-    .for("update");
-  const queued: string[] = [];
-  for (const event of parked) {
-    const parsed = parseCallback(stage, event.payload);
-    const [current] = await tx.select().from(jobs).where(eq(jobs.id, job.id));
-    if (!parsed.ok || !current) continue;
-    const result = await applyCallback(tx, current, parsed.callback);
-    await tx
-      .update(webhookEvents)
-      .set({
-        outcome: result.outcome,
-        reason:
-          result.outcome === "ignored" ? result.reason : "applied after its task was recorded",
-        jobId: job.id,
-        projectId: job.projectId,
-        sceneId: job.sceneId,
-        appliedAt: new Date(),
-      })
-      .where(eq(webhookEvents.id, event.id));
-    if (result.outcome === "applied") queued.push(...result.queuedJobIds);
+  const run = await getSql();
+  const kind = job.kind as StageKind;
+  const [row] = await run.query<{ status: string | null; parked: boolean }>(RECORD_SUBMISSION, [
+    job.id,
+    taskId,
+    env.STAGE_TIMEOUT_SECONDS,
+    JSON.stringify(response),
+    SOURCE_OF_KIND[kind],
+  ]);
+  log("debug", "job.submitted", { job_id: job.id, kind: job.kind, task_id: taskId });
+  if (row?.parked) {
+    const queued = await applyParkedReports(kind, taskId);
+    if (queued.length) scheduleDispatch();
   }
-  return queued;
 }
 
 /**
@@ -209,16 +184,17 @@ export async function applyParkedCallbacks(tx: Tx, job: Job, taskId: string): Pr
  * callback before the deadline. For a stage, the pipeline decides: next attempt or failure.
  */
 export async function failJob(
-  job: Job,
+  job: ClaimedJob,
   error: string,
   context: { final: boolean; httpStatus?: number | null; expect?: "running" | "waiting" },
 ) {
-  const db = await getDb();
   if (job.kind === "notify") {
-    await db
-      .update(jobs)
-      .set({ status: "dead", lastError: error, updatedAt: new Date() })
-      .where(and(eq(jobs.id, job.id), eq(jobs.status, "running")));
+    const run = await getSql();
+    await run.query(
+      `update jobs set status = 'dead', last_error = $2, updated_at = now()
+      where id = $1 and status = 'running'`,
+      [job.id, error],
+    );
     await recordError({
       type: "service",
       severity: "error",
@@ -228,17 +204,9 @@ export async function failJob(
     });
     return;
   }
-  const queued = await db.transaction(async (tx) => {
-    const state = await loadState(tx, job.projectId, job.id);
-    if (!state?.job || state.job.status !== (context.expect ?? "running")) return [];
-    const { decision, queuedJobIds } = await decideAndApply(tx, state, {
-      type: "stage_failed",
-      error,
-    });
-    if (decision.outcome === "applied")
-      log("warn", "stage.failed", { job_id: job.id, kind: job.kind, result: decision.log });
-    return queuedJobIds;
-  });
+  const result = await applyJobFailure(job.id, error, context.expect ?? "running");
+  if (result.outcome === "applied")
+    log("warn", "stage.failed", { job_id: job.id, kind: job.kind, result: result.log });
   await recordError({
     type: context.expect === "waiting" ? "pipeline" : "service",
     severity: "error",
@@ -252,15 +220,16 @@ export async function failJob(
       http_status: context.httpStatus ?? null,
     },
   });
-  if (queued.length) scheduleDispatch();
+  if (result.outcome === "applied" && result.queuedJobIds.length) scheduleDispatch();
 }
 
-async function finishNotify(job: Job, note: string) {
-  const db = await getDb();
-  await db
-    .update(jobs)
-    .set({ status: "succeeded", response: { note }, updatedAt: new Date() })
-    .where(and(eq(jobs.id, job.id), eq(jobs.status, "running")));
+async function finishNotify(job: ClaimedJob, note: string) {
+  const run = await getSql();
+  await run.query(
+    `update jobs set status = 'succeeded', response = $2::jsonb, updated_at = now()
+    where id = $1 and status = 'running'`,
+    [job.id, JSON.stringify({ note })],
+  );
   log("info", "notify.done", {
     job_id: job.id,
     project_id: job.projectId,
@@ -271,21 +240,27 @@ async function finishNotify(job: Job, note: string) {
 
 /** Stages whose callback did not come before STAGE_TIMEOUT_SECONDS count as failed attempts. */
 export async function expireOverdueStages(limit = 50): Promise<number> {
-  const db = await getDb();
-  const overdue = await db
-    .select()
-    .from(jobs)
-    .where(and(eq(jobs.status, "waiting"), lt(jobs.deadlineAt, new Date())))
-    .orderBy(asc(jobs.deadlineAt))
-    .limit(limit);
-  for (const job of overdue) {
+  const run = await getSql();
+  const overdue = await run.query<JobRow>(
+    `select id, kind, project_id, scene_id, attempt, deliveries, payload, external_task_id
+    from jobs where status = 'waiting' and deadline_at < now() order by deadline_at limit $1::int`,
+    [limit],
+  );
+  for (const r of overdue) {
+    const job: ClaimedJob = {
+      id: r.id,
+      kind: r.kind,
+      projectId: r.project_id,
+      sceneId: r.scene_id,
+      attempt: r.attempt,
+      deliveries: r.deliveries,
+      payload: r.payload ?? {},
+      externalTaskId: r.external_task_id,
+    };
     await failJob(
       job,
       `no callback within ${env.STAGE_TIMEOUT_SECONDS} s (task ${job.externalTaskId})`,
-      {
-        final: true,
-        expect: "waiting",
-      },
+      { final: true, expect: "waiting" },
     );
   }
   return overdue.length;
@@ -300,33 +275,22 @@ export async function sweep(): Promise<{ expired: number; delivered: number; unp
 }
 
 /**
- * Safety net: parked callbacks whose task is known by now (normally recordSubmission
- * applies them at once; this catches one whose transaction died in between).
+ * Safety net: parked callbacks whose task is known by now (normally the record of the
+ * submission, or the callback's own second look, applies them at once).
  */
 export async function applyStrandedParkedCallbacks(limit = 50): Promise<number> {
-  const db = await getDb();
-  const stranded = rowsOf<{ source: string; task_id: string; job_id: string }>(
-    await db.execute(sql`
-      select distinct e.source, e.task_id, j.id as job_id
-      from ${webhookEvents} e
-      join ${jobs} j on j.external_task_id = e.task_id and j.kind = case e.source
-        when 'video-complete' then 'generate_video'
-        when 'last-frame-complete' then 'extract_last_frame'
-        else 'stitch' end
-      where e.outcome = 'parked'
-      limit ${limit}`),
+  const run = await getSql();
+  const stranded = await run.query<{ kind: StageKind; task_id: string }>(
+    `select distinct j.kind, e.task_id
+    from webhook_events e
+    join jobs j on j.external_task_id = e.task_id and j.kind = case e.source
+      when 'video-complete' then 'generate_video'
+      when 'last-frame-complete' then 'extract_last_frame'
+      else 'stitch' end
+    where e.outcome = 'parked'
+    limit $1::int`,
+    [limit],
   );
-  for (const row of stranded) {
-    await db.transaction(async (tx) => {
-      await lockTask(tx, row.source as Stage, row.task_id);
-      const [job] = await tx.select().from(jobs).where(eq(jobs.id, row.job_id));
-      if (job) await applyParkedCallbacks(tx, job, row.task_id);
-    });
-  }
+  for (const row of stranded) await applyParkedReports(row.kind, row.task_id);
   return stranded.length; // what they queued is due now: the sweep's dispatch picks it up
-}
-
-function rowsOf<T>(result: unknown): T[] {
-  // postgres.js returns the rows array; PGlite returns { rows }.
-  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
 }

@@ -1,142 +1,270 @@
 import "server-only";
-import { and, asc, eq, inArray, sql } from "drizzle-orm";
-import type { Tx } from "@/lib/db/client";
-import { type Job, jobs, projects, scenes } from "@/lib/db/schema";
+import { getSql, type SqlRunner } from "@/lib/db/client";
 import { env } from "@/lib/env";
-import { newId } from "@/lib/ids";
+import { type JobStatus, SOURCE_OF_KIND, type StageKind, type WebhookSource } from "./statuses";
 import {
-  type Decision,
-  type Guarded,
-  jobKey,
-  type PipelineEvent,
-  type PipelineState,
-  transition,
-} from "./transition";
+  type EventRecord,
+  type Loaded,
+  loadByJob,
+  loadByProject,
+  recordedOutcome,
+  recordIgnored,
+  WriteConflict,
+  writeDecision,
+} from "./store";
+import { type PipelineEvent, type Triggered, transition } from "./transition";
 
-/** Channel the SSE streams listen on; the payload is the project id. */
-export const PROJECT_CHANNEL = "framechain_project";
+/**
+ * Applies pipeline events: load (one statement) → transition() decides → write (one
+ * statement). A write that finds the state changed since its load decides again on a fresh
+ * load (optimistic concurrency, see store.ts); each conflict means another event made
+ * progress, so the loop ends, and it is bounded all the same.
+ */
+const MAX_DECISIONS = 25;
 
 export class ConcurrentChangeError extends Error {
   constructor(what: string) {
-    super(`${what} changed underneath this transaction; the change was rolled back`);
+    super(`${what} kept changing underneath this event; nothing was written`);
     this.name = "ConcurrentChangeError";
   }
 }
 
+export type StageEvent = Extract<PipelineEvent, { type: `stage_${string}` }>;
+
+/** A service's report about one of its tasks, as the pipeline needs it. */
+export type StageReport = {
+  kind: StageKind;
+  /** Our job id, when the callback URL's signed `ref` names it. */
+  jobId: string | null;
+  taskId: string;
+  /** Ids the report carries; when present they must agree with the task's record. */
+  projectId: string | null;
+  sceneId: string | null;
+  event: StageEvent;
+};
+
+/** How the report is recorded: a new inbound event (deduplicated), or a parked one being applied. */
+export type ReportRecord = {
+  source: WebhookSource;
+  dedupKey: string;
+  status: string;
+  payload: unknown;
+};
+
+export type StageOutcome =
+  | {
+      outcome: "applied";
+      flags: Triggered;
+      log: string;
+      queuedJobIds: string[];
+      projectId: string;
+      jobId: string;
+    }
+  | { outcome: "ignored"; reason: string; projectId: string; jobId: string }
+  | { outcome: "duplicate"; parked: boolean }
+  | { outcome: "parked"; eventId: number }
+  | {
+      outcome: "mismatch";
+      reason: string;
+      projectId: string;
+      jobId: string;
+      sceneId: string | null;
+    };
+
+/** Applies a service's report to the stage it belongs to, recording it in the same statement. */
+export async function applyStageReport(
+  report: StageReport,
+  record: ReportRecord,
+): Promise<StageOutcome> {
+  const run = await getSql();
+  const outcome = await decideStageReport(run, report, {
+    insert: { ...record, taskId: report.taskId },
+  });
+  if (outcome) return outcome;
+  const parked = await park(run, report, record);
+  if (parked.outcome !== "parked") return parked;
+  // The submission may have been recorded while this report was being parked: look once more.
+  return (await decideStageReport(run, report, { unpark: parked.eventId })) ?? parked;
+}
+
 /**
- * Loads a project's state with its row locked. Every transaction that changes pipeline
- * state locks the project row first, so one project's events apply one at a time and
- * always in the same lock order (project → scenes → jobs): no deadlocks, no lost updates.
+ * Parked callbacks of a task that is known now, applied in arrival order (normally right
+ * after its submission is recorded). Returns the jobs they queued.
  */
-export async function loadState(
-  tx: Tx,
-  projectId: string,
-  jobId?: string,
-): Promise<PipelineState | null> {
-  const [project] = await tx
-    .select()
-    .from(projects)
-    .where(eq(projects.id, projectId))
-    .for("update");
-  if (!project) return null;
-  const sceneRows = await tx
-    .select()
-    .from(scenes)
-    .where(eq(scenes.projectId, projectId))
-    .orderBy(asc(scenes.number));
-  let job: Job | undefined;
-  if (jobId) [job] = await tx.select().from(jobs).where(eq(jobs.id, jobId));
-  return {
-    project,
-    scenes: sceneRows,
-    job: job && { ...job, payload: job.payload ?? {} },
-    maxAttempts: env.MAX_STAGE_ATTEMPTS,
+export async function applyParkedReports(kind: StageKind, taskId: string): Promise<string[]> {
+  const run = await getSql();
+  const parked = await run.query<{ id: string; event: ParkedEvent }>(
+    `select id, event from webhook_events
+     where source = $1 and task_id = $2 and outcome = 'parked' order by id`,
+    [SOURCE_OF_KIND[kind], taskId],
+  );
+  const queued: string[] = [];
+  for (const row of parked) {
+    const saved = row.event;
+    const report: StageReport = { kind, jobId: null, taskId, ...saved };
+    const outcome = await decideStageReport(run, report, { unpark: Number(row.id) });
+    if (outcome?.outcome === "applied") queued.push(...outcome.queuedJobIds);
+  }
+  return queued;
+}
+
+type ParkedEvent = Pick<StageReport, "projectId" | "sceneId" | "event">;
+
+/** Null when the task is not known (yet). */
+async function decideStageReport(
+  run: SqlRunner,
+  report: StageReport,
+  record: EventRecord,
+): Promise<StageOutcome | null> {
+  const find = { jobId: report.jobId, taskId: report.taskId, kind: report.kind };
+  for (let round = 0; round < MAX_DECISIONS; round++) {
+    const loaded = await loadByJob(run, find, new Date(), env.MAX_STAGE_ATTEMPTS);
+    if (!loaded?.state.job) return null;
+    const job = loaded.state.job;
+    const where = { projectId: job.projectId, jobId: job.id, sceneId: job.sceneId };
+    const mismatch = reportMismatch(loaded, report);
+    if (mismatch) return { outcome: "mismatch", reason: mismatch, ...where };
+
+    const decision = transition(loaded.state, report.event);
+    if (decision.outcome !== "applied") {
+      if (await recordIgnored(run, record, { reason: decision.reason, ...where }))
+        return { outcome: "ignored", reason: decision.reason, ...where };
+      return duplicate(run, record);
+    }
+    try {
+      const written = await writeDecision(run, loaded, decision, {
+        event: record,
+        // Matched by its ref before the submission was recorded: keep the task id.
+        jobTaskId: loaded.jobTaskId ? undefined : report.taskId,
+      });
+      if (!written.recorded) return duplicate(run, record);
+      return {
+        outcome: "applied",
+        flags: decision.flags,
+        log: decision.log,
+        queuedJobIds: written.queuedJobIds,
+        ...where,
+      };
+    } catch (error) {
+      if (!(error instanceof WriteConflict)) throw error;
+    }
+  }
+  throw new ConcurrentChangeError(`task ${report.taskId}`);
+}
+
+async function duplicate(run: SqlRunner, record: EventRecord): Promise<StageOutcome> {
+  if ("unpark" in record) return { outcome: "duplicate", parked: false };
+  const first = await recordedOutcome(run, record.insert.source, record.insert.dedupKey);
+  return { outcome: "duplicate", parked: first === "parked" };
+}
+
+/**
+ * A report whose task is not known yet (it raced ahead of the record of its submission):
+ * kept, with its normalised event, and applied when the submission is recorded. One more
+ * look right after parking closes most of the window between the two; the caller schedules
+ * a later look for the rest (see receive.ts), and the sweep is the safety net.
+ */
+async function park(
+  run: SqlRunner,
+  report: StageReport,
+  record: ReportRecord,
+): Promise<StageOutcome> {
+  const saved: ParkedEvent = {
+    projectId: report.projectId,
+    sceneId: report.sceneId,
+    event: report.event,
   };
+  const [row] = await run.query<{ id: string }>(
+    `insert into webhook_events
+      (source, dedup_key, task_id, status, outcome, reason, http_status, payload, event)
+    values ($1, $2, $3, $4, 'parked', 'task not known yet', 202, $5::jsonb, $6::jsonb)
+    on conflict (source, dedup_key) do nothing returning id`,
+    [
+      record.source,
+      record.dedupKey,
+      report.taskId,
+      record.status,
+      JSON.stringify(record.payload ?? null),
+      JSON.stringify(saved),
+    ],
+  );
+  if (!row) return duplicate(run, { insert: { ...record, taskId: report.taskId } });
+  return { outcome: "parked", eventId: Number(row.id) };
 }
 
-export type Applied = { decision: Decision; queuedJobIds: string[] };
-
-/** Decides with the pure transition and writes the result inside the caller's transaction. */
-export async function decideAndApply(
-  tx: Tx,
-  state: PipelineState,
-  event: PipelineEvent,
-): Promise<Applied> {
-  const decision = transition(state, event);
-  if (decision.outcome !== "applied") return { decision, queuedJobIds: [] };
-  const projectId = state.project.id;
-  const now = new Date();
-
-  if (decision.project) {
-    await guardedUpdate(tx, projects, decision.project, "project", now);
-    await notifyProjectChanged(tx, projectId);
-  } else {
-    await touchProject(tx, projectId, now);
+/** Ids a report carries must agree with the job it matched (else 409). Null when they do. */
+function reportMismatch(loaded: Loaded, report: StageReport): string | null {
+  const job = loaded.state.job!;
+  if (job.kind !== report.kind) {
+    return `ref ${job.id} belongs to a ${job.kind} job, not ${report.kind}`;
   }
-  for (const change of decision.scenes) await guardedUpdate(tx, scenes, change, "scene", now);
-  if (decision.job) await guardedUpdate(tx, jobs, decision.job, "job", now);
-  if (decision.cancelActiveJobs) {
-    await tx
-      .update(jobs)
-      .set({ status: "cancelled", updatedAt: now })
-      .where(
-        and(eq(jobs.projectId, projectId), inArray(jobs.status, ["queued", "running", "waiting"])),
-      );
+  if (report.projectId && report.projectId !== job.projectId) {
+    return `project_id ${report.projectId} does not match task ${report.taskId} (project ${job.projectId})`;
   }
+  if (report.sceneId && job.sceneId && report.sceneId !== job.sceneId) {
+    return `scene_id ${report.sceneId} does not match task ${report.taskId} (scene ${job.sceneId})`;
+  }
+  if (loaded.jobTaskId && loaded.jobTaskId !== report.taskId) {
+    return `task_id ${report.taskId} does not match the task recorded for this callback URL (${loaded.jobTaskId})`;
+  }
+  return null;
+}
 
-  const run = decision.project?.patch.run ?? state.project.run;
-  const queuedJobIds: string[] = [];
-  if (decision.enqueue.length) {
-    const rows = decision.enqueue.map((spec) => ({
-      id: newId("job"),
-      kind: spec.kind,
-      key: jobKey(projectId, run, spec),
-      projectId,
-      sceneId: spec.sceneId,
-      attempt: spec.attempt,
-      payload: spec.payload,
-      runAt: now,
-    }));
-    // No ON CONFLICT: queuing a step twice is a bug, and the unique key turns it into a rollback.
-    await tx.insert(jobs).values(rows);
-    queuedJobIds.push(...rows.map((r) => r.id));
-  }
-  return { decision, queuedJobIds };
+export type ProjectEventOutcome =
+  | { outcome: "applied"; queuedJobIds: string[]; log: string }
+  | { outcome: "refused" | "ignored"; reason: string }
+  | { outcome: "not_found" };
+
+/** start / cancel / retry of a project. */
+export async function applyProjectEvent(
+  projectId: string,
+  event: Extract<PipelineEvent, { type: "start" | "cancel" | "retry" }>,
+): Promise<ProjectEventOutcome> {
+  const run = await getSql();
+  return decideAndWrite(run, () =>
+    loadByProject(run, projectId, new Date(), env.MAX_STAGE_ATTEMPTS),
+  )(event);
 }
 
 /**
- * Locks the project row, marks it changed and wakes its live views at commit — one
- * statement, for transactions that change a project's scenes or jobs but not its row.
+ * A stage's own failure, found by the dispatcher (a final answer from the service, retries
+ * exhausted) or the sweep (no callback before the deadline): applied only while the job is
+ * still `expect`, so a callback that got there first wins.
  */
-export async function touchProject(tx: Tx, projectId: string, now = new Date()) {
-  await tx
-    .update(projects)
-    .set({ updatedAt: now })
-    .where(eq(projects.id, projectId))
-    .returning({ notified: sql`pg_notify(${PROJECT_CHANNEL}, ${projects.id})` });
+export async function applyJobFailure(
+  jobId: string,
+  error: string,
+  expect: JobStatus,
+): Promise<ProjectEventOutcome> {
+  const run = await getSql();
+  return decideAndWrite(
+    run,
+    () => loadByJob(run, { jobId, taskId: null, kind: null }, new Date(), env.MAX_STAGE_ATTEMPTS),
+    (loaded) =>
+      loaded.state.job?.status === expect ? null : `job is ${loaded.state.job?.status ?? "gone"}`,
+  )({ type: "stage_failed", error });
 }
 
-/** Wakes the live views of a project once the transaction commits (LISTEN/NOTIFY). */
-export async function notifyProjectChanged(tx: Tx, projectId: string) {
-  await tx.execute(sql`select pg_notify(${PROJECT_CHANNEL}, ${projectId})`);
-}
-
-async function guardedUpdate(
-  tx: Tx,
-  table: typeof projects | typeof scenes | typeof jobs,
-  change: Guarded<Record<string, unknown>>,
-  what: string,
-  now: Date,
+function decideAndWrite(
+  run: SqlRunner,
+  load: () => Promise<Loaded | null>,
+  precondition: (loaded: Loaded) => string | null = () => null,
 ) {
-  const updated = await tx
-    .update(table)
-    .set({ ...change.patch, updatedAt: now } as never)
-    .where(
-      and(
-        eq(table.id, change.id),
-        eq(table.status as typeof projects.status, change.expect as never),
-      ),
-    )
-    .returning({ id: table.id });
-  if (updated.length !== 1) throw new ConcurrentChangeError(`${what} ${change.id}`);
+  return async (event: PipelineEvent): Promise<ProjectEventOutcome> => {
+    for (let round = 0; round < MAX_DECISIONS; round++) {
+      const loaded = await load();
+      if (!loaded) return { outcome: "not_found" };
+      const unmet = precondition(loaded);
+      if (unmet) return { outcome: "ignored", reason: unmet };
+      const decision = transition(loaded.state, event);
+      if (decision.outcome !== "applied") return decision;
+      try {
+        const { queuedJobIds } = await writeDecision(run, loaded, decision);
+        return { outcome: "applied", queuedJobIds, log: decision.log };
+      } catch (error) {
+        if (!(error instanceof WriteConflict)) throw error;
+      }
+    }
+    throw new ConcurrentChangeError(`a project's ${event.type}`);
+  };
 }

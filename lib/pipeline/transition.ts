@@ -1,12 +1,19 @@
-import type { JobKind, JobStatus, ProjectStatus, SceneStatus } from "@/lib/db/schema";
+import {
+  ACTIVE_JOB_STATUSES,
+  type JobKind,
+  type JobStatus,
+  type ProjectStatus,
+  type SceneStatus,
+  type StageKind,
+} from "./statuses";
 
 /**
  * The whole pipeline of CONTRACT.md §1 as one pure function: given the current state of a
- * project and one event, decide what changes. No I/O: `apply.ts` loads the state under a
- * row lock, calls this, and writes the decision with compare-and-set updates.
+ * project and one event, decide what changes. No I/O: `apply.ts` loads the state, calls
+ * this, and writes the decision with compare-and-set updates (store.ts).
  */
 
-export type StageKind = Exclude<JobKind, "notify">;
+export type { StageKind };
 
 export type ProjectState = {
   id: string;
@@ -23,6 +30,7 @@ export type SceneState = {
   duration: number;
   status: SceneStatus;
   attempts: number;
+  progress: number;
   videoUrl: string | null;
   thumbnailUrl: string | null;
   lastFrameUrl: string | null;
@@ -31,6 +39,7 @@ export type SceneState = {
 export type JobState = {
   id: string;
   kind: JobKind;
+  projectId: string;
   sceneId: string | null;
   status: JobStatus;
   attempt: number;
@@ -44,6 +53,8 @@ export type PipelineState = {
   /** The job the event is about (callbacks, dispatch results, deadlines). */
   job?: JobState;
   maxAttempts: number;
+  /** The time the event is decided at (an input, so the core stays pure). */
+  now: Date;
 };
 
 export type StageResult = {
@@ -125,7 +136,7 @@ export type Decision =
       log: string;
     };
 
-const ACTIVE_JOB: readonly JobStatus[] = ["queued", "running", "waiting"];
+const ACTIVE_JOB: readonly JobStatus[] = ACTIVE_JOB_STATUSES;
 const STAGE_SCENE_STATUS: Record<"generate_video" | "extract_last_frame", SceneStatus> = {
   generate_video: "generating_video",
   extract_last_frame: "extracting_frame",
@@ -285,6 +296,10 @@ function stageEvent(
 
   if (event.type === "stage_progress") {
     const progress = Math.max(0, Math.min(100, Math.round(event.progress)));
+    if (scene && progress <= scene.progress) {
+      // Progress only moves forward: a late or reordered report changes nothing.
+      return { outcome: "ignored", reason: `progress ${progress} is not past ${scene.progress}` };
+    }
     return {
       outcome: "applied",
       scenes: scene ? [{ id: scene.id, expect: scene.status, patch: { progress } }] : [],
@@ -368,7 +383,7 @@ function stageEvent(
             status: "completed",
             finalVideoUrl: s.videoUrl,
             thumbnailUrl: s.thumbnailUrl,
-            completedAt: new Date(),
+            completedAt: state.now,
             error: null,
           },
         },
@@ -402,7 +417,7 @@ function stageEvent(
         finalVideoUrl,
         thumbnailUrl: result.thumbnailUrl ?? scenes[0]?.thumbnailUrl ?? null,
         duration: result.duration ?? null,
-        completedAt: new Date(),
+        completedAt: state.now,
         error: null,
       },
     },

@@ -10,7 +10,7 @@ import {
   listWebhookEvents,
   type WebhookEventView,
 } from "@/lib/observability/queries";
-import { PROJECT_CHANNEL } from "@/lib/pipeline/apply";
+import { PROJECT_CHANNEL } from "@/lib/pipeline/store";
 import { getProjectView } from "./queries";
 import type { ProjectView } from "./serialize";
 

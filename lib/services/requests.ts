@@ -1,7 +1,11 @@
 import type { Job } from "@/lib/db/schema";
+
+/** The fields of a job its request is built from. */
+type JobForRequest = Pick<Job, "id" | "kind" | "projectId" | "sceneId" | "payload">;
+
 import { env } from "@/lib/env";
-import { type Stage, STAGES } from "@/lib/webhooks/stages";
 import { signRef } from "@/lib/webhooks/signing";
+import { STAGES, type Stage } from "@/lib/webhooks/stages";
 import { appUrl } from "./app-url";
 import { serviceBase } from "./endpoints";
 import type { ServiceRequest } from "./http";
@@ -11,7 +15,7 @@ import type { ServiceRequest } from "./http";
  * `null` for a notify job with no notification service: recorded in the app only.
  */
 export function buildServiceRequest(
-  job: Job,
+  job: JobForRequest,
 ): { request: ServiceRequest } | { skip: string } | { error: string } {
   const p = job.payload;
   switch (job.kind) {

@@ -125,8 +125,11 @@ export type ParseResult =
   | { ok: true; callback: Callback }
   | { ok: false; issues: { path: string; message: string }[] };
 
+/** Built once: building a zod schema costs more than using it. */
+const baseSchema = z.object(common);
+
 export function parseCallback(stage: Stage, body: unknown): ParseResult {
-  const base = z.object(common).safeParse(body);
+  const base = baseSchema.safeParse(body);
   const parsed = SCHEMAS[stage].safeParse(body);
   if (!parsed.success || !base.success) {
     const issues = (parsed.success ? base.error! : parsed.error).issues;
@@ -179,4 +182,44 @@ function clean<T extends Record<string, unknown>>(
   return Object.fromEntries(
     Object.entries(value).filter(([, v]) => v !== null && v !== undefined),
   ) as never;
+}
+
+/** Deeper JSON than this is refused (PostgreSQL's jsonb and our own walk stay bounded). */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * Why a parsed JSON body cannot be stored as it is — a NUL character (PostgreSQL text and
+ * jsonb refuse it), a lone surrogate (not valid Unicode), nesting deeper than MAX_JSON_DEPTH —
+ * or null when it can. These are permanent problems of the body: 400, never "retry later".
+ */
+export function unstorable(value: unknown): { path: string; message: string } | null {
+  const stack: { value: unknown; path: string; depth: number }[] = [{ value, path: "", depth: 0 }];
+  for (let item = stack.pop(); item; item = stack.pop()) {
+    const { value: v, path, depth } = item;
+    if (typeof v === "string") {
+      const problem = badText(v);
+      if (problem) return { path: path || "(root)", message: problem };
+      continue;
+    }
+    if (v === null || typeof v !== "object") continue;
+    if (depth >= MAX_JSON_DEPTH) {
+      return { path: path || "(root)", message: `nested deeper than ${MAX_JSON_DEPTH} levels` };
+    }
+    for (const [key, child] of Object.entries(v)) {
+      const childPath = path ? `${path}.${key}` : key;
+      const problem = badText(key);
+      if (problem) return { path: childPath, message: `key ${problem}` };
+      stack.push({ value: child, path: childPath, depth: depth + 1 });
+    }
+  }
+  return null;
+}
+
+/** A high surrogate not followed by a low one, or a low one not preceded by a high one. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+function badText(text: string): string | null {
+  if (text.includes("\u0000")) return "contains a NUL character";
+  if (LONE_SURROGATE.test(text)) return "contains invalid Unicode (a lone surrogate)";
+  return null;
 }

@@ -1,28 +1,32 @@
 import "server-only";
-import { and, desc, eq, isNull } from "drizzle-orm";
-import { NextResponse } from "next/server";
-import { getDb, type Tx } from "@/lib/db/client";
-import { type Job, jobs, type WebhookOutcome, webhookEvents } from "@/lib/db/schema";
+import { getDb } from "@/lib/db/client";
+import { webhookEvents } from "@/lib/db/schema";
 import { env } from "@/lib/env";
 import { isDatabaseUnavailable } from "@/lib/http/errors";
 import { scheduleDispatch } from "@/lib/jobs/schedule";
 import { recordError } from "@/lib/observability/error-log";
 import { log } from "@/lib/observability/log";
 import { metrics } from "@/lib/observability/metrics";
-import { ConcurrentChangeError } from "@/lib/pipeline/apply";
+import {
+  applyParkedReports,
+  applyStageReport,
+  ConcurrentChangeError,
+  type StageEvent,
+  type StageOutcome,
+} from "@/lib/pipeline/apply";
+import type { WebhookOutcome } from "@/lib/pipeline/statuses";
 import type { Triggered } from "@/lib/pipeline/transition";
 import { checkRateLimit, clientIp, rateLimitHeaders } from "@/lib/ratelimit";
-import { applyCallback, idMismatch, lockTask } from "./apply-callback";
 import { readBodyCapped } from "./body";
-import { type Callback, parseCallback } from "./payloads";
-import { type Stage, STAGES } from "./stages";
+import { type Callback, parseCallback, unstorable } from "./payloads";
+import { STAGES, type Stage } from "./stages";
 import { verifyCallback } from "./verify";
 
 /**
- * The one request path of all three callbacks (DESIGN.md): raw body capped → signature and
- * rate limit (a refused budget wins, so nothing is written for it) → schema → one
- * transaction that records the event and applies it → response.
- * Outbound calls happen only after the response (scheduleDispatch → after()).
+ * The one request path of all three callbacks (DESIGN.md): rate limit (before anything is
+ * read, so every request spends its sender's budget) → raw body capped → signature →
+ * schema → the pipeline applies it and records it, in two statements → response.
+ * Outbound calls happen only after the response, off this thread where a worker runs them.
  */
 
 type Outcome = WebhookOutcome | "error";
@@ -46,6 +50,9 @@ const DEFAULT_FLAGS: Record<Stage, Triggered> = {
   "stitch-complete": { project_updated: false, user_notified: false },
 };
 
+/** How long after parking a callback its task is looked up once more (the sweep is the net). */
+const PARKED_RECHECK_MS = 1000;
+
 export async function receiveCallback(stage: Stage, request: Request): Promise<Response> {
   const started = performance.now();
   let reply: Reply;
@@ -64,21 +71,12 @@ export async function receiveCallback(stage: Stage, request: Request): Promise<R
     ms: Math.round(seconds * 1000),
   });
   if (reply.queued) scheduleDispatch();
-  return NextResponse.json(reply.body, { status: reply.status, headers: reply.headers });
+  return Response.json(reply.body, { status: reply.status, headers: reply.headers });
 }
 
 async function handleCallback(stage: Stage, request: Request): Promise<Reply> {
-  const body = await readBodyCapped(request, env.WEBHOOK_MAX_BODY_BYTES);
-  if (!body) {
-    return reject(stage, 413, `Body larger than ${env.WEBHOOK_MAX_BODY_BYTES} bytes`, {
-      error: "Payload too large",
-    });
-  }
-
-  const url = new URL(request.url);
-  const verified = verifyCallback(stage, { headers: request.headers, body, url });
-  // Every request counts against its sender's budget, signed or not, and an exceeded budget
-  // is refused before anything is written: a flood of bad signatures cannot fill the logs.
+  // Every request counts against its sender's budget — oversized, unsigned or valid — and an
+  // exceeded budget is refused before the body is read or anything is written.
   const limit = await checkRateLimit(stage, clientIp(request));
   if (!limit.allowed) {
     return {
@@ -88,6 +86,18 @@ async function handleCallback(stage: Stage, request: Request): Promise<Reply> {
       headers: rateLimitHeaders(limit),
     };
   }
+  const body = await readBodyCapped(request, env.WEBHOOK_MAX_BODY_BYTES);
+  if (!body) {
+    return reject(stage, 413, `Body larger than ${env.WEBHOOK_MAX_BODY_BYTES} bytes`, {
+      error: "Payload too large",
+    });
+  }
+
+  const verified = verifyCallback(stage, {
+    headers: request.headers,
+    body,
+    url: new URL(request.url),
+  });
   if (!verified.ok) {
     const message = verified.status === 503 ? "Endpoint not configured" : "Invalid signature";
     return reject(stage, verified.status, verified.reason, { error: message });
@@ -99,131 +109,104 @@ async function handleCallback(stage: Stage, request: Request): Promise<Reply> {
   } catch {
     return reject(stage, 400, "body is not JSON", {
       error: "Body is not valid JSON",
-      issues: [{ path: "", message: "invalid JSON" }],
+      issues: [{ path: "", message: "invalid JSON (or not UTF-8)" }],
+    });
+  }
+  // What the database cannot store is a permanent problem of the body: 400, never "retry later".
+  const cannotStore = unstorable(json);
+  if (cannotStore) {
+    return reject(stage, 400, `unstorable body: ${cannotStore.path} ${cannotStore.message}`, {
+      error: "Invalid payload",
+      issues: [cannotStore],
     });
   }
   const parsed = parseCallback(stage, json);
   if (!parsed.ok) {
+    const summary = parsed.issues.map((i) => `${i.path || "(root)"} ${i.message}`).join("; ");
     return reject(
       stage,
       400,
-      `schema: ${parsed.issues.map((i) => `${i.path || "(root)"} ${i.message}`).join("; ")}`.slice(
-        0,
-        500,
-      ),
+      `schema: ${summary}`.slice(0, 500),
       { error: "Invalid payload", issues: parsed.issues },
       { payload: json },
     );
   }
-  const callback = parsed.callback;
-  const reply = await applyReceived(stage, callback, verified.ref, verified.webhookId, json);
-  return { ...reply, taskId: callback.taskId };
+  // Only an id the Standard Webhooks signature covers is an identity; any other header is the
+  // sender's word and never makes a new event.
+  const signedId = verified.scheme === "standard" ? verified.webhookId : null;
+  const reply = await applyCallback(stage, parsed.callback, verified.ref, signedId, json);
+  return { ...reply, taskId: parsed.callback.taskId };
 }
 
-/** Correlates the callback with its job and applies it in one transaction. */
-export async function applyReceived(
+/** Hands a verified, parsed callback to the pipeline and maps its outcome to the reply. */
+export async function applyCallback(
   stage: Stage,
   callback: Callback,
   ref: string | null,
-  webhookId: string | null,
+  signedId: string | null,
   payload: unknown,
 ): Promise<Reply> {
-  const db = await getDb();
-  const kind = STAGES[stage].jobKind;
-  let job = await findJob(db, kind, callback.taskId, ref);
-  if (job && job.kind !== kind) {
-    return reject(
-      stage,
-      409,
-      `ref ${ref} belongs to a ${job.kind} job, not ${stage}`,
-      { error: "Callback does not belong to this endpoint" },
-      { payload, callback },
-    );
-  }
-  if (job) {
-    const mismatch = idMismatch(job, callback);
-    if (mismatch)
-      return reject(
-        stage,
-        409,
-        mismatch,
-        { error: "Ids disagree with the task's record", detail: mismatch },
-        { payload, callback, job },
-      );
-  }
-
   const dedupKey =
-    webhookId ??
+    signedId ??
     (callback.kind === "progress"
       ? `${callback.taskId}:${callback.status}:${callback.progress ?? ""}`
       : `${callback.taskId}:${callback.status}`);
+  const outcome = await applyStageReport(
+    {
+      kind: STAGES[stage].jobKind,
+      jobId: ref,
+      taskId: callback.taskId,
+      projectId: callback.projectId,
+      sceneId: callback.sceneId,
+      event: stageEvent(callback),
+    },
+    { source: stage, dedupKey, status: callback.status, payload },
+  );
+  return replyFor(stage, callback, outcome, payload);
+}
 
-  const result = await db.transaction(async (tx): Promise<Reply> => {
-    if (!job) {
-      // The task may be recorded right now: this lock orders us against recordSubmission().
-      await lockTask(tx, stage, callback.taskId);
-      job = await findJob(tx, kind, callback.taskId, null);
-    }
-    const [event] = await tx
-      .insert(webhookEvents)
-      .values({
-        source: stage,
-        dedupKey,
-        taskId: callback.taskId,
-        jobId: job?.id ?? null,
-        projectId: job?.projectId ?? null,
-        sceneId: job?.sceneId ?? null,
+function stageEvent(callback: Callback): StageEvent {
+  if (callback.kind === "completed") return { type: "stage_completed", result: callback.result };
+  if (callback.kind === "failed")
+    return { type: "stage_failed", error: callback.error ?? "failed" };
+  return { type: "stage_progress", progress: callback.progress ?? 0 };
+}
+
+async function replyFor(
+  stage: Stage,
+  callback: Callback,
+  result: StageOutcome,
+  payload: unknown,
+): Promise<Reply> {
+  switch (result.outcome) {
+    case "applied": {
+      const body: Record<string, unknown> = {
+        received: true,
         status: callback.status,
-        outcome: job ? "applied" : "parked",
-        httpStatus: job ? 200 : 202,
-        payload: payload as Record<string, unknown>,
-      })
-      .onConflictDoNothing()
-      .returning({ id: webhookEvents.id });
-
-    if (!event) {
-      const [existing] = await tx
-        .select({ outcome: webhookEvents.outcome })
-        .from(webhookEvents)
-        .where(and(eq(webhookEvents.source, stage), eq(webhookEvents.dedupKey, dedupKey)));
-      if (existing?.outcome === "parked") return parkedReply();
+        ...DEFAULT_FLAGS[stage],
+        ...result.flags,
+      };
+      if (callback.kind === "progress" && callback.progress !== null)
+        body.progress = callback.progress;
+      return { status: 200, outcome: "applied", body, queued: result.queuedJobIds.length > 0 };
+    }
+    case "ignored":
+      return { status: 200, outcome: "ignored", body: { received: true, ignored: result.reason } };
+    case "duplicate":
+      if (result.parked) return parkedReply();
       return { status: 200, outcome: "duplicate", body: { received: true, duplicate: true } };
-    }
-    if (!job) return parkedReply();
-
-    const applied = await applyCallback(tx, job, callback); // takes the project lock first
-    if (!job.externalTaskId) {
-      // Matched by its ref before the submission was recorded: keep the task id. Only now,
-      // under the project lock — writing the job row first would invert the lock order of
-      // recordSubmission() (project → job) and deadlock with it.
-      await tx
-        .update(jobs)
-        .set({ externalTaskId: callback.taskId })
-        .where(and(eq(jobs.id, job.id), isNull(jobs.externalTaskId)));
-    }
-    const ignored = applied.outcome === "ignored";
-    await tx
-      .update(webhookEvents)
-      .set({
-        outcome: applied.outcome,
-        reason: ignored ? applied.reason : applied.log,
-        appliedAt: ignored ? null : new Date(),
-      })
-      .where(eq(webhookEvents.id, event.id));
-    if (applied.outcome === "ignored") {
-      return { status: 200, outcome: "ignored", body: { received: true, ignored: applied.reason } };
-    }
-    const body: Record<string, unknown> = {
-      received: true,
-      status: callback.status,
-      ...DEFAULT_FLAGS[stage],
-      ...applied.flags,
-    };
-    if (callback.kind === "progress" && callback.progress !== null)
-      body.progress = callback.progress;
-    return { status: 200, outcome: "applied", body, queued: applied.queuedJobIds.length > 0 };
-  });
-  return result;
+    case "parked":
+      recheckParkedLater(stage, callback.taskId);
+      return parkedReply();
+    case "mismatch":
+      return reject(
+        stage,
+        409,
+        result.reason,
+        { error: "Callback does not agree with the task's record", detail: result.reason },
+        { payload, callback, projectId: result.projectId, jobId: result.jobId },
+      );
+  }
 }
 
 function parkedReply(): Reply {
@@ -238,24 +221,21 @@ function parkedReply(): Reply {
   };
 }
 
-/** By the signed `ref` (our job id) when present, else by the task id the service returned. */
-async function findJob(
-  db: Tx | Awaited<ReturnType<typeof getDb>>,
-  kind: Job["kind"],
-  taskId: string,
-  ref: string | null,
-) {
-  if (ref) {
-    const [byRef] = await db.select().from(jobs).where(eq(jobs.id, ref));
-    if (byRef) return byRef;
-  }
-  const [byTask] = await db
-    .select()
-    .from(jobs)
-    .where(and(eq(jobs.externalTaskId, taskId), eq(jobs.kind, kind)))
-    .orderBy(desc(jobs.createdAt))
-    .limit(1);
-  return byTask ?? null;
+/**
+ * The record of a submission looks for parked callbacks in the same statement that records
+ * it; one that committed in the instant between that look and this callback's own second
+ * look is caught by this later look (and by the periodic sweep should the process die).
+ */
+function recheckParkedLater(stage: Stage, taskId: string) {
+  setTimeout(() => {
+    applyParkedReports(STAGES[stage].jobKind, taskId)
+      .then((queued) => {
+        if (queued.length) scheduleDispatch();
+      })
+      .catch((error) =>
+        log("warn", "callback.parked_recheck_failed", { stage, message: (error as Error).message }),
+      );
+  }, PARKED_RECHECK_MS).unref?.();
 }
 
 /** A refused callback: logged as a rejected event and in the error log; nothing else changes. */
@@ -264,18 +244,17 @@ async function reject(
   status: number,
   reason: string,
   body: Record<string, unknown>,
-  details: { payload?: unknown; callback?: Callback; job?: Job } = {},
+  details: { payload?: unknown; callback?: Callback; projectId?: string; jobId?: string } = {},
 ): Promise<Reply> {
-  const { payload, callback, job } = details;
+  const { payload, callback, projectId, jobId } = details;
   try {
     const db = await getDb();
     await db.insert(webhookEvents).values({
       source: stage,
       dedupKey: null,
       taskId: callback?.taskId ?? null,
-      jobId: job?.id ?? null,
-      projectId: job?.projectId ?? null,
-      sceneId: job?.sceneId ?? null,
+      jobId: jobId ?? null,
+      projectId: projectId ?? null,
       status: callback?.status ?? null,
       outcome: "rejected",
       reason,
@@ -293,12 +272,12 @@ async function reject(
     type: "webhook",
     severity: status === 503 ? "critical" : "warning",
     message: `${stage} callback rejected (${status}): ${reason}`,
-    projectId: job?.projectId ?? null,
+    projectId: projectId ?? null,
     context: {
       stage,
       http_status: status,
       task_id: callback?.taskId ?? null,
-      job_id: job?.id ?? null,
+      job_id: jobId ?? null,
     },
   });
   return { status, outcome: "rejected", body, taskId: callback?.taskId };

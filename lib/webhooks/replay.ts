@@ -1,13 +1,12 @@
 import "server-only";
-import { and, eq } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
-import { jobs, webhookEvents } from "@/lib/db/schema";
+import { webhookEvents } from "@/lib/db/schema";
 import { AppError } from "@/lib/http/errors";
-import { applyParkedCallbacks } from "@/lib/jobs/dispatcher";
 import { scheduleDispatch } from "@/lib/jobs/schedule";
-import { lockTask } from "./apply-callback";
+import { applyParkedReports } from "@/lib/pipeline/apply";
 import { parseCallback } from "./payloads";
-import { applyReceived } from "./receive";
+import { applyCallback } from "./receive";
 import { STAGES } from "./stages";
 
 /**
@@ -35,27 +34,18 @@ export async function replayWebhookEvent(
     };
 
   if (event.outcome === "parked") {
-    const taskId = parsed.callback.taskId;
-    const queued = await db.transaction(async (tx) => {
-      await lockTask(tx, event.source, taskId);
-      const [job] = await tx
-        .select()
-        .from(jobs)
-        .where(and(eq(jobs.externalTaskId, taskId), eq(jobs.kind, STAGES[event.source].jobKind)))
-        .limit(1);
-      return job ? applyParkedCallbacks(tx, job, taskId) : null;
-    });
-    if (queued === null)
-      return { status: 202, body: { received: true, parked: true, reason: "task still unknown" } };
+    const queued = await applyParkedReports(STAGES[event.source].jobKind, parsed.callback.taskId);
     if (queued.length) scheduleDispatch();
     const [after] = await db.select().from(webhookEvents).where(eq(webhookEvents.id, id));
+    if (after?.outcome === "parked")
+      return { status: 202, body: { received: true, parked: true, reason: "task still unknown" } };
     return {
       status: 200,
       body: { received: true, replayed: true, outcome: after?.outcome, reason: after?.reason },
     };
   }
 
-  const reply = await applyReceived(
+  const reply = await applyCallback(
     event.source,
     parsed.callback,
     event.jobId,

@@ -1,7 +1,7 @@
 import { env, isProduction } from "@/lib/env";
 import { log } from "@/lib/observability/log";
 import { hmacRaw, hmacSha256, safeEqual, signRef } from "./signing";
-import { type Stage, STAGES } from "./stages";
+import { STAGES, type Stage } from "./stages";
 
 /**
  * Authentication of inbound callbacks (CONTRACT.md §2): a callback is accepted when ANY of

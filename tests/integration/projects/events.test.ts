@@ -1,15 +1,20 @@
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { afterAll, describe, expect, it } from "vitest";
 import { getDb } from "@/lib/db/client";
 import { projects } from "@/lib/db/schema";
-import { notifyProjectChanged } from "@/lib/pipeline/apply";
-import { createProject } from "@/lib/pipeline/actions";
+import { PROJECT_CHANNEL } from "@/lib/pipeline/store";
+import { createProject } from "@/lib/projects/actions";
 import {
   CHANGE_POLL_MS,
   projectChangesListening,
   stopProjectChanges,
   subscribeProjectChanges,
 } from "@/lib/projects/events";
+
+type Tx = Parameters<Parameters<Awaited<ReturnType<typeof getDb>>["transaction"]>[0]>[0];
+/** What every pipeline write does for its project: a notification sent at commit. */
+const notifyProjectChanged = (tx: Tx, id: string) =>
+  tx.execute(sql`select pg_notify(${PROJECT_CHANNEL}, ${id})`);
 
 /** The live-update fan-out against the real database: LISTEN/NOTIFY first, the poll as a safety net. */
 

@@ -23,6 +23,7 @@ function scene(
     duration: 5,
     status,
     attempts: status === "pending" ? 0 : 1,
+    progress: 0,
     videoUrl: null,
     thumbnailUrl: null,
     lastFrameUrl: null,
@@ -47,6 +48,7 @@ function state(
     scenes,
     job: job && {
       id: "job_1",
+      projectId: "prj_1",
       sceneId: null,
       status: "waiting",
       attempt: 1,
@@ -54,8 +56,11 @@ function state(
       ...job,
     },
     maxAttempts,
+    now: NOW,
   };
 }
+
+const NOW = new Date("2026-12-01T12:00:00Z");
 
 const done = (n: number) =>
   scene(n, "completed", {

@@ -2,7 +2,7 @@ import { NextResponse } from "next/server";
 import { z } from "zod";
 import { PROJECT_STATUSES } from "@/lib/db/schema";
 import { handle, pageQuery, readJson, readQuery } from "@/lib/http/errors";
-import { createProject } from "@/lib/pipeline/actions";
+import { createProject } from "@/lib/projects/actions";
 import { createProjectInput } from "@/lib/projects/input";
 import { listProjects } from "@/lib/projects/queries";
 

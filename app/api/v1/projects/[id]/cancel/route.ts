@@ -1,4 +1,4 @@
-import { projectActionHandler } from "@/lib/pipeline/actions";
+import { projectActionHandler } from "../project-action";
 
 // POST /api/v1/projects/{id}/cancel – CONTRACT.md §4; 409 when the project's status forbids it
 export const POST = projectActionHandler("cancel");

@@ -1,0 +1,382 @@
+import "server-only";
+import type { SqlRunner } from "@/lib/db/client";
+import { newId } from "@/lib/ids";
+import type { JobKind, JobStatus, ProjectStatus, SceneStatus, WebhookSource } from "./statuses";
+import {
+  type Decision,
+  type Guarded,
+  type JobState,
+  jobKey,
+  type PipelineState,
+  type SceneState,
+} from "./transition";
+
+/**
+ * The pipeline's hot-path SQL, written by hand and sent as prepared statements (see
+ * SqlRunner). A pipeline event costs two statements and no transaction:
+ *
+ *   load  — the project, the job the event is about, and the scenes, in one snapshot;
+ *   write — one statement (CTE) that records the event, bumps the project's version,
+ *           applies every compare-and-set update and inserts the next jobs.
+ *
+ * Concurrency is optimistic: every write bumps `projects.version` and requires the version it
+ * loaded, so a decision made on a state that changed meanwhile writes nothing — the guard
+ * function raises, the whole statement rolls back, and the caller decides again on a fresh
+ * load (`WriteConflict`). The per-row status guards stay as a second line (a job's
+ * running → waiting is recorded without a version bump). Unique job keys make a second
+ * enqueue of one step impossible, as before.
+ */
+
+/** Channels woken at commit: the live views (payload: project id) and the dispatchers (job id). */
+export const PROJECT_CHANNEL = "framechain_project";
+export const JOBS_CHANNEL = "framechain_jobs";
+
+/** A write found its state changed since it was loaded: decide again. */
+export class WriteConflict extends Error {
+  constructor(what: string) {
+    super(`${what} changed underneath this write; nothing was written`);
+    this.name = "WriteConflict";
+  }
+}
+
+export type Loaded = { state: PipelineState; version: number; jobTaskId: string | null };
+
+type Row = {
+  id: string;
+  name: string;
+  status: ProjectStatus;
+  run: number;
+  start_image_url: string | null;
+  version: number;
+  job_id: string | null;
+  job_kind: JobKind | null;
+  job_project_id: string | null;
+  job_scene_id: string | null;
+  job_status: JobStatus | null;
+  job_attempt: number | null;
+  job_payload: Record<string, unknown> | null;
+  job_task_id: string | null;
+  scene_id: string | null;
+  number: number | null;
+  prompt: string | null;
+  duration: number | null;
+  scene_status: SceneStatus | null;
+  attempts: number | null;
+  progress: number | null;
+  video_url: string | null;
+  thumbnail_url: string | null;
+  last_frame_url: string | null;
+};
+
+const STATE_COLUMNS = `p.id, p.name, p.status, p.run, p.start_image_url, p.version,
+  s.id as scene_id, s.number, s.prompt, s.duration, s.status as scene_status, s.attempts,
+  s.progress, s.video_url, s.thumbnail_url, s.last_frame_url`;
+
+/** By our job id (the signed `ref`) when it names a job, else by the task id the service returned. */
+const LOAD_BY_JOB = `with j as (
+  select * from jobs where id = coalesce(
+    (select id from jobs where id = $1),
+    (select id from jobs where external_task_id = $2 and kind = $3 order by created_at desc limit 1)))
+select ${STATE_COLUMNS}, j.id as job_id, j.kind as job_kind, j.project_id as job_project_id,
+  j.scene_id as job_scene_id, j.status as job_status, j.attempt as job_attempt,
+  j.payload as job_payload, j.external_task_id as job_task_id
+from j join projects p on p.id = j.project_id
+left join scenes s on s.project_id = p.id
+order by s.number`;
+
+const LOAD_BY_PROJECT = `select ${STATE_COLUMNS}
+from projects p left join scenes s on s.project_id = p.id
+where p.id = $1
+order by s.number`;
+
+export async function loadByJob(
+  run: SqlRunner,
+  find: { jobId: string | null; taskId: string | null; kind: JobKind | null },
+  now: Date,
+  maxAttempts: number,
+): Promise<Loaded | null> {
+  const rows = await run.query<Row>(LOAD_BY_JOB, [find.jobId, find.taskId, find.kind]);
+  return toLoaded(rows, now, maxAttempts);
+}
+
+export async function loadByProject(
+  run: SqlRunner,
+  projectId: string,
+  now: Date,
+  maxAttempts: number,
+): Promise<Loaded | null> {
+  const rows = await run.query<Row>(LOAD_BY_PROJECT, [projectId]);
+  return toLoaded(rows, now, maxAttempts);
+}
+
+function toLoaded(rows: Row[], now: Date, maxAttempts: number): Loaded | null {
+  const first = rows[0];
+  if (!first) return null;
+  const scenes: SceneState[] = [];
+  for (const r of rows) {
+    if (r.scene_id === null) continue;
+    scenes.push({
+      id: r.scene_id,
+      number: r.number!,
+      prompt: r.prompt!,
+      duration: Number(r.duration),
+      status: r.scene_status!,
+      attempts: r.attempts!,
+      progress: r.progress!,
+      videoUrl: r.video_url,
+      thumbnailUrl: r.thumbnail_url,
+      lastFrameUrl: r.last_frame_url,
+    });
+  }
+  const job: JobState | undefined = first.job_id
+    ? {
+        id: first.job_id,
+        kind: first.job_kind!,
+        projectId: first.job_project_id!,
+        sceneId: first.job_scene_id,
+        status: first.job_status!,
+        attempt: first.job_attempt!,
+        payload: first.job_payload ?? {},
+      }
+    : undefined;
+  return {
+    state: {
+      project: {
+        id: first.id,
+        name: first.name,
+        status: first.status,
+        run: first.run,
+        startImageUrl: first.start_image_url,
+      },
+      scenes,
+      job,
+      maxAttempts,
+      now,
+    },
+    version: Number(first.version),
+    jobTaskId: first.job_task_id,
+  };
+}
+
+/** The inbound event a write records with its final outcome, in the same statement. */
+export type EventRecord =
+  | {
+      /** A callback seen for the first time: inserted; a duplicate (source, dedup_key) writes nothing. */
+      insert: {
+        source: WebhookSource;
+        dedupKey: string;
+        taskId: string;
+        status: string;
+        payload: unknown;
+      };
+    }
+  | { /** A parked callback, now applied: written only if it is still parked. */ unpark: number };
+
+export type WriteResult = { recorded: boolean; queuedJobIds: string[] };
+
+type Applied = Extract<Decision, { outcome: "applied" }>;
+
+/** Column name and SQL type of each patchable field, in the order they are written. */
+const PROJECT_FIELDS = {
+  status: ["status", "text"],
+  run: ["run", "int"],
+  finalVideoUrl: ["final_video_url", "text"],
+  thumbnailUrl: ["thumbnail_url", "text"],
+  duration: ["duration", "real"],
+  error: ["error", "text"],
+  completedAt: ["completed_at", "timestamptz"],
+} as const;
+const SCENE_FIELDS = {
+  status: ["status", "text"],
+  attempts: ["attempts", "int"],
+  progress: ["progress", "int"],
+  videoUrl: ["video_url", "text"],
+  thumbnailUrl: ["thumbnail_url", "text"],
+  lastFrameUrl: ["last_frame_url", "text"],
+  startImageUrl: ["start_image_url", "text"],
+  error: ["error", "text"],
+} as const;
+const JOB_FIELDS = {
+  status: ["status", "text"],
+  lastError: ["last_error", "text"],
+} as const;
+
+/**
+ * Writes an applied decision in one statement. The SQL text depends only on the decision's
+ * shape (which fields, how many scenes and jobs), so each shape is prepared once per
+ * connection. Throws WriteConflict when the state changed since `loaded`.
+ */
+export async function writeDecision(
+  run: SqlRunner,
+  loaded: Loaded,
+  decision: Applied,
+  options: { event?: EventRecord; jobTaskId?: string } = {},
+): Promise<WriteResult> {
+  const params: unknown[] = [];
+  const $ = (value: unknown, type: string) => {
+    params.push(value instanceof Date ? value.toISOString() : value);
+    return `$${params.length}::${type}`;
+  };
+  const { state } = loaded;
+  const projectId = state.project.id;
+  const ctes: string[] = [];
+  const guards: string[] = [];
+  const after = (name: string) => `exists (select 1 from ${name})`;
+
+  const event = options.event;
+  if (event && "insert" in event) {
+    const e = event.insert;
+    const job = state.job;
+    ctes.push(`ev as (insert into webhook_events
+      (source, dedup_key, task_id, job_id, project_id, scene_id, status, outcome, reason, http_status, payload, applied_at)
+      values (${$(e.source, "text")}, ${$(e.dedupKey, "text")}, ${$(e.taskId, "text")}, ${$(job?.id ?? null, "text")},
+        ${$(projectId, "text")}, ${$(job?.sceneId ?? null, "text")}, ${$(e.status, "text")}, 'applied',
+        ${$(decision.log, "text")}, 200, ${$(JSON.stringify(e.payload ?? null), "jsonb")}, now())
+      on conflict (source, dedup_key) do nothing returning id)`);
+  } else if (event) {
+    const job = state.job;
+    ctes.push(`ev as (update webhook_events set outcome = 'applied',
+      reason = ${$(`${decision.log} (applied after its task was recorded)`, "text")},
+      job_id = ${$(job?.id ?? null, "text")}, project_id = ${$(projectId, "text")},
+      scene_id = ${$(job?.sceneId ?? null, "text")}, applied_at = now()
+      where id = ${$(event.unpark, "bigint")} and outcome = 'parked' returning id)`);
+  }
+
+  const projectSet = setList(decision.project?.patch ?? {}, PROJECT_FIELDS, $);
+  ctes.push(`p as (update projects set version = version + 1, updated_at = now()${projectSet}
+    where id = ${$(projectId, "text")} and version = ${$(loaded.version, "int")}
+    ${decision.project ? `and status = ${$(decision.project.expect, "text")}` : ""}
+    ${event ? `and ${after("ev")}` : ""}
+    returning pg_notify('${PROJECT_CHANNEL}', id))`);
+  guards.push(`${after("p")}`);
+
+  decision.scenes.forEach((change, i) => {
+    ctes.push(guardedUpdate(`s${i}`, "scenes", change, SCENE_FIELDS, $, after("p")));
+    guards.push(`(select count(*) from s${i}) = 1`);
+  });
+  if (decision.job) {
+    const taskId = options.jobTaskId
+      ? `, external_task_id = coalesce(external_task_id, ${$(options.jobTaskId, "text")})`
+      : "";
+    ctes.push(guardedUpdate("j", "jobs", decision.job, JOB_FIELDS, $, after("p"), taskId));
+    guards.push(`(select count(*) from j) = 1`);
+  }
+  if (decision.cancelActiveJobs) {
+    ctes.push(`c as (update jobs set status = 'cancelled', updated_at = now()
+      where project_id = ${$(projectId, "text")} and status in ('queued', 'running', 'waiting')
+      and ${after("p")} returning 1)`);
+  }
+  const queuedJobIds: string[] = [];
+  if (decision.enqueue.length) {
+    const run_ = decision.project?.patch.run ?? state.project.run;
+    const values = decision.enqueue.map((spec) => {
+      const id = newId("job");
+      queuedJobIds.push(id);
+      return `(${$(id, "text")}, ${$(spec.kind, "text")}, ${$(jobKey(projectId, run_, spec), "text")},
+        ${$(spec.sceneId, "text")}, ${$(spec.attempt, "int")}, ${$(JSON.stringify(spec.payload), "jsonb")})`;
+    });
+    // No ON CONFLICT: queuing a step twice is a bug, and the unique key turns it into a rollback.
+    ctes.push(`n as (insert into jobs (id, kind, key, project_id, scene_id, attempt, payload, run_at)
+      select v.id, v.kind, v.key, ${$(projectId, "text")}, v.scene_id, v.attempt, v.payload, now()
+      from (values ${values.join(", ")}) as v (id, kind, key, scene_id, attempt, payload)
+      where ${after("p")}
+      returning pg_notify('${JOBS_CHANNEL}', id))`);
+    guards.push(`(select count(*) from n) = ${decision.enqueue.length}`);
+  }
+
+  const recorded = event ? `(select count(*) from ev)::int` : "1";
+  const mustApply = event ? `not ${after("ev")} or ` : "";
+  const text = `with ${ctes.join(",\n")}
+select ${recorded} as recorded,
+  framechain_guard(${mustApply}(${guards.join(" and ")}), 'project ${projectId}') as guarded`;
+
+  let rows: { recorded: number }[];
+  try {
+    rows = await run.query<{ recorded: number }>(text, params);
+  } catch (error) {
+    if ((error as { code?: string }).code === "FC409")
+      throw new WriteConflict(`project ${projectId}`);
+    throw error;
+  }
+  const wasRecorded = Number(rows[0]?.recorded ?? 0) > 0;
+  return { recorded: wasRecorded, queuedJobIds: wasRecorded ? queuedJobIds : [] };
+}
+
+function guardedUpdate(
+  name: string,
+  table: "scenes" | "jobs",
+  change: Guarded<Record<string, unknown>>,
+  fields: Record<string, readonly [string, string]>,
+  $: (value: unknown, type: string) => string,
+  condition: string,
+  extra = "",
+): string {
+  return `${name} as (update ${table} set updated_at = now()${setList(change.patch, fields, $)}${extra}
+    where id = ${$(change.id, "text")} and status = ${$(change.expect, "text")} and ${condition}
+    returning 1)`;
+}
+
+function setList(
+  patch: Record<string, unknown>,
+  fields: Record<string, readonly [string, string]>,
+  $: (value: unknown, type: string) => string,
+): string {
+  let out = "";
+  for (const [key, [column, type]] of Object.entries(fields)) {
+    if (key in patch) out += `, ${column} = ${$(patch[key] ?? null, type)}`;
+  }
+  return out;
+}
+
+/** An inbound event that changed nothing, kept with its reason. Returns false for a duplicate. */
+export async function recordIgnored(
+  run: SqlRunner,
+  event: EventRecord,
+  context: {
+    reason: string;
+    jobId: string | null;
+    projectId: string | null;
+    sceneId: string | null;
+  },
+): Promise<boolean> {
+  if ("unpark" in event) {
+    const rows = await run.query(
+      `update webhook_events set outcome = 'ignored', reason = $2, job_id = $3, project_id = $4,
+        scene_id = $5 where id = $1 and outcome = 'parked' returning id`,
+      [event.unpark, context.reason, context.jobId, context.projectId, context.sceneId],
+    );
+    return rows.length > 0;
+  }
+  const e = event.insert;
+  const rows = await run.query(
+    `insert into webhook_events
+      (source, dedup_key, task_id, job_id, project_id, scene_id, status, outcome, reason, http_status, payload)
+    values ($1, $2, $3, $4, $5, $6, $7, 'ignored', $8, 200, $9::jsonb)
+    on conflict (source, dedup_key) do nothing returning id`,
+    [
+      e.source,
+      e.dedupKey,
+      e.taskId,
+      context.jobId,
+      context.projectId,
+      context.sceneId,
+      e.status,
+      context.reason,
+      JSON.stringify(e.payload ?? null),
+    ],
+  );
+  return rows.length > 0;
+}
+
+/** The outcome a (source, dedup_key) was first recorded with: tells a duplicate of a parked callback. */
+export async function recordedOutcome(
+  run: SqlRunner,
+  source: WebhookSource,
+  dedupKey: string,
+): Promise<string | null> {
+  const [row] = await run.query<{ outcome: string }>(
+    "select outcome from webhook_events where source = $1 and dedup_key = $2",
+    [source, dedupKey],
+  );
+  return row?.outcome ?? null;
+}
