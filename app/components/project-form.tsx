@@ -166,6 +166,7 @@ export function ProjectForm() {
   };
 
   const issueCount = Object.keys(issues).length;
+  const atSceneLimit = scenes.length >= PROJECT_LIMITS.scenesMax;
 
   return (
     <form onSubmit={onSubmit} noValidate className="space-y-6" aria-describedby={`${ids}-summary`}>
@@ -260,6 +261,7 @@ export function ProjectForm() {
                     id={fieldId(`scenes.${index}.prompt`)}
                     label="Prompt"
                     error={issues[`scenes.${index}.prompt`]}
+                    counter={{ length: scene.prompt.length, max: PROJECT_LIMITS.promptMax }}
                   >
                     {(props) => (
                       <textarea
@@ -280,7 +282,7 @@ export function ProjectForm() {
                   <Field
                     id={fieldId(`scenes.${index}.duration`)}
                     label="Seconds"
-                    hint={`${PROJECT_LIMITS.durationMin}–${PROJECT_LIMITS.durationMax}`}
+                    hint={`${PROJECT_LIMITS.durationMin} to ${PROJECT_LIMITS.durationMax}, decimals allowed (2.5)`}
                     error={issues[`scenes.${index}.duration`]}
                   >
                     {(props) => (
@@ -311,11 +313,21 @@ export function ProjectForm() {
           id={`${ids}-add-scene`}
           type="button"
           onClick={add}
-          disabled={scenes.length >= PROJECT_LIMITS.scenesMax}
+          disabled={atSceneLimit}
+          aria-describedby={atSceneLimit ? `${ids}-scene-limit` : undefined}
           className="inline-flex items-center gap-1.5 rounded-md border border-dashed border-slate-400 px-3 py-2 text-sm font-medium hover:bg-white focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-sky-500 disabled:opacity-50 dark:border-slate-600 dark:hover:bg-slate-900"
         >
           <Icon name="plus" /> Add scene
         </button>
+        {atSceneLimit && (
+          <p
+            id={`${ids}-scene-limit`}
+            data-scene-limit
+            className="text-sm text-slate-600 dark:text-slate-300"
+          >
+            A project can have at most {PROJECT_LIMITS.scenesMax} scenes: remove one to add another.
+          </p>
+        )}
       </fieldset>
 
       <div className="flex flex-col-reverse gap-2 border-t border-slate-200 pt-4 sm:flex-row sm:justify-end dark:border-slate-800">
@@ -358,16 +370,22 @@ function Field({
   label,
   hint,
   error,
+  counter,
   children,
 }: {
   id: string;
   label: string;
   hint?: string;
   error?: string;
+  /** A live "n / max characters" line under the control, red once past the limit. */
+  counter?: { length: number; max: number };
   children: (props: ControlProps) => React.ReactNode;
 }) {
   const describedBy =
-    [hint && `${id}-hint`, error && `${id}-error`].filter(Boolean).join(" ") || undefined;
+    [hint && `${id}-hint`, counter && `${id}-count`, error && `${id}-error`]
+      .filter(Boolean)
+      .join(" ") || undefined;
+  const over = counter ? counter.length - counter.max : 0;
   return (
     <div className="space-y-1">
       <label htmlFor={id} className="block text-sm font-medium">
@@ -383,6 +401,16 @@ function Field({
       {hint && (
         <p id={`${id}-hint`} className="text-xs text-slate-500 dark:text-slate-400">
           {hint}
+        </p>
+      )}
+      {counter && (
+        <p
+          id={`${id}-count`}
+          data-char-count={counter.length}
+          className={`text-xs tabular-nums ${over > 0 ? "font-medium text-red-700 dark:text-red-400" : "text-slate-500 dark:text-slate-400"}`}
+        >
+          {counter.length} / {counter.max} characters
+          {over > 0 && ` (${over} too many)`}
         </p>
       )}
       {error && <FieldError id={`${id}-error`}>{error}</FieldError>}

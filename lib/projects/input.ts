@@ -11,22 +11,51 @@ export const PROJECT_LIMITS = {
   durationDefault: 5,
 } as const;
 
-export const sceneInput = z.object({
-  prompt: z.string().trim().min(1, "prompt is required").max(PROJECT_LIMITS.promptMax),
-  duration: z
-    .number()
-    .min(PROJECT_LIMITS.durationMin)
-    .max(PROJECT_LIMITS.durationMax)
-    .default(PROJECT_LIMITS.durationDefault),
-});
+const L = PROJECT_LIMITS;
 
-export const createProjectInput = z.object({
-  name: z.string().trim().min(1, "name is required").max(PROJECT_LIMITS.nameMax),
-  scenes: z
-    .array(sceneInput)
-    .min(1, "a project needs at least one scene")
-    .max(PROJECT_LIMITS.scenesMax, `at most ${PROJECT_LIMITS.scenesMax} scenes`),
-  start_image_url: httpUrl.nullish(),
-  autostart: z.boolean().default(false),
-});
+/**
+ * Every message here is read by people: the form shows it next to its field and the API
+ * returns it in `issues`. So plain sentences, never zod's defaults ("Too small: expected
+ * number to be >=1"). Durations are seconds and may be decimals (2.5): the services take
+ * fractional seconds and the hint says so.
+ */
+const missingOr = (missing: string, wrongType: string) => (issue: { input?: unknown }) =>
+  issue.input === undefined ? missing : wrongType;
+
+export const sceneInput = z.object(
+  {
+    prompt: z
+      .string({ error: missingOr("Prompt is required", "The prompt must be text") })
+      .trim()
+      .min(1, "Prompt is required")
+      .max(L.promptMax, `Keep the prompt to ${L.promptMax} characters or fewer`),
+    duration: z
+      .number({
+        error: `Enter the length in seconds, a number from ${L.durationMin} to ${L.durationMax}`,
+      })
+      .min(L.durationMin, `A scene lasts at least ${L.durationMin} second`)
+      .max(L.durationMax, `A scene lasts at most ${L.durationMax} seconds`)
+      .default(L.durationDefault),
+  },
+  { error: "Each scene needs a prompt (and optionally a duration)" },
+);
+
+export const createProjectInput = z.object(
+  {
+    name: z
+      .string({ error: missingOr("Name is required", "The name must be text") })
+      .trim()
+      .min(1, "Name is required")
+      .max(L.nameMax, `Keep the name to ${L.nameMax} characters or fewer`),
+    scenes: z
+      .array(sceneInput, {
+        error: missingOr("Add at least one scene", "Scenes must be a list of scenes"),
+      })
+      .min(1, "Add at least one scene")
+      .max(L.scenesMax, `A project can have at most ${L.scenesMax} scenes`),
+    start_image_url: httpUrl.nullish(),
+    autostart: z.boolean({ error: "autostart must be true or false" }).default(false),
+  },
+  { error: "Send a JSON object with a name and scenes" },
+);
 export type CreateProjectInput = z.output<typeof createProjectInput>;
