@@ -13,36 +13,74 @@ import {
   type OpenDb,
   openDb,
   query,
+  SCRIPT_APPLICATION_NAME,
+  seedHistory,
   seedWaitingScenes,
   waitingSceneIds,
 } from "./lib/database";
+import { pacedRun } from "./lib/paced";
 import { fixed, mean, median, table } from "./lib/report";
 import { adminFetch, appEnv, type RunSecrets, runSecrets } from "./lib/run-env";
 import { type StandIns, startStandIns } from "./lib/stand-ins";
+import {
+  appStatements,
+  type DbStatementSource,
+  pgStatStatements,
+  serverLogStatements,
+} from "./lib/statements";
 
 /**
  * `npm run bench` — the callback path against the framework's own floor, on one server in one run
- * (issue 7). Alternates: (a) GET /api/ping, which does no work; (b) signed video-complete callbacks,
- * each for a distinct seeded scene (verify + one transaction + a queued job, dispatched after the
- * response); (c) the same while the video and last-frame stand-ins take SLOW_MS to answer. Then (b)
- * and (c) again at half the measured maximum rate (autocannon overallRate), where the p99 targets
- * apply, and the orchestration overhead: a SCENES-scene project with instant stand-ins, start to
- * completed. Options (flag or env): --app-dir FRAMECHAIN_APP_DIR, --no-build, --rebuild, --port,
- * --duration BENCH_DURATION (s), --warmup BENCH_WARMUP (s), --connections BENCH_CONNECTIONS,
- * --rounds BENCH_ROUNDS, --scenes BENCH_SCENES, --orchestration-runs BENCH_ORCHESTRATION_RUNS,
- * --slow-ms BENCH_SLOW_MS, --seed BENCH_SEED (scenes seeded up front), --log-level BENCH_LOG_LEVEL, --cpu-prof DIR (profile the server).
- * DATABASE_URL set: a fresh PostgreSQL database next to it (dropped after); unset: a fresh PGlite dir.
+ * (issues 7 and 10). A *stage* is one callback applied plus its dispatch (the outbound request and
+ * the record of the submission): every callback run waits for its dispatches to be recorded before
+ * it reads CPU and statement counters, so each figure is per complete stage.
+ *
+ * 1. Alternates, for each round: (a) GET /api/ping, which does no work; (b) signed video-complete
+ *    callbacks, each for a distinct seeded scene; (c) the same while the video and last-frame
+ *    stand-ins take SLOW_MS to answer — autocannon, closed loop, for the maximum throughput.
+ * 2. (b) and (c) again at half the measured maximum with arrivals paced evenly (open loop,
+ *    latency from each request's due time: see lib/paced.ts) — where the p99 targets apply.
+ * 3. The orchestration overhead: a SCENES-scene project with instant stand-ins, start to completed.
+ * 4. Optional: --flat (CPU per callback with 100 and with 20 000 projects in the database, on a
+ *    database of its own) and --long SECONDS (database CPU per callback, minute by minute).
+ *
+ * Statements per stage come from the app's counter (`framechain_db_statements_total` in
+ * /api/metrics) and from PostgreSQL (pg_stat_statements, or with --db-statements log the server
+ * log; "n/a" otherwise). Options (flag or env): --app-dir FRAMECHAIN_APP_DIR, --no-build,
+ * --rebuild, --port, --duration BENCH_DURATION (s), --requests BENCH_REQUESTS (count-bounded max
+ * runs instead), --warmup BENCH_WARMUP (s), --connections BENCH_CONNECTIONS, --rounds
+ * BENCH_ROUNDS, --paced-requests BENCH_PACED_REQUESTS, --paced-rounds BENCH_PACED_ROUNDS,
+ * --rate BENCH_RATE (paced rate instead of half the max), --scenes BENCH_SCENES,
+ * --orchestration-runs BENCH_ORCHESTRATION_RUNS, --slow-ms BENCH_SLOW_MS, --seed BENCH_SEED,
+ * --flat, --flat-projects BENCH_FLAT_PROJECTS (100,20000), --flat-requests BENCH_FLAT_REQUESTS,
+ * --flat-rounds BENCH_FLAT_ROUNDS, --long BENCH_LONG (s), --db-statements auto|log|none,
+ * --pg-log FILE, --log-level BENCH_LOG_LEVEL, --cpu-prof DIR, --keep.
+ * DATABASE_URL set: fresh PostgreSQL databases next to it (dropped after); unset: a fresh PGlite dir.
  */
 
 const args = argsOf();
 const { appDir, buildMode } = appTarget(args);
 const durationS = args.number("duration", "BENCH_DURATION", 10);
+const maxRequests = args.number("requests", "BENCH_REQUESTS", 0);
 const warmupS = args.number("warmup", "BENCH_WARMUP", 3);
 const connections = args.number("connections", "BENCH_CONNECTIONS", 10);
 const rounds = args.number("rounds", "BENCH_ROUNDS", 2);
+const pacedRequestsOption = args.number("paced-requests", "BENCH_PACED_REQUESTS", 0);
+const pacedRounds = args.number("paced-rounds", "BENCH_PACED_ROUNDS", 1);
+const rateOption = args.number("rate", "BENCH_RATE", 0);
 const sceneCount = args.number("scenes", "BENCH_SCENES", 24);
 const orchestrationRuns = args.number("orchestration-runs", "BENCH_ORCHESTRATION_RUNS", 3);
 const slowMs = args.number("slow-ms", "BENCH_SLOW_MS", 2000);
+const flat = args.flag("flat", "BENCH_FLAT");
+const flatProjects = args
+  .string("flat-projects", "BENCH_FLAT_PROJECTS", "100,20000")
+  .split(",")
+  .map(Number);
+const flatRequests = args.number("flat-requests", "BENCH_FLAT_REQUESTS", 1000);
+const flatRounds = args.number("flat-rounds", "BENCH_FLAT_ROUNDS", 3);
+const longS = args.number("long", "BENCH_LONG", 0);
+const dbStatementsMode = args.string("db-statements", "BENCH_DB_STATEMENTS", "auto");
+const pgLog = args.optional("pg-log", "BENCH_PG_LOG");
 const logLevel = args.string("log-level", "BENCH_LOG_LEVEL", "info");
 const cpuProfDir = args.optional("cpu-prof");
 const databaseUrl = process.env.DATABASE_URL || undefined;
@@ -53,6 +91,8 @@ type Kind = "bare" | "callback" | "callback, slow downstream";
 type Measured = {
   kind: Kind;
   label: string;
+  /** Closed-loop max (autocannon) or open-loop paced. */
+  paced: boolean;
   reqPerSec: number;
   p50: number;
   p99: number;
@@ -64,227 +104,106 @@ type Measured = {
   /** CPU ms per request of the app server's processes, and of the PostgreSQL backends serving its database. */
   appCpuMs: number | null;
   dbCpuMs: number | null;
+  /** Statements per request (per stage for callbacks): the app's counter, and the database's. */
+  appStatements: number | null;
+  dbStatements: number | null;
 };
 
-/** Where the bench reads CPU use from: the server's process group and its database's backends. */
-type CpuProbe = { serverPgid: number; dbBackends: (() => Promise<number[]>) | null };
-let cpuProbe: CpuProbe | null = null;
+/** One server under test and what the bench reads about it. */
+type Target = {
+  server: AppServer;
+  standIns: StandIns;
+  secrets: RunSecrets;
+  db: OpenDb | undefined;
+  dbStatements: DbStatementSource;
+  /** Statements one /api/metrics scrape itself sends (its gauges read the database). */
+  scrapeStatements: number;
+  /** Seeded scenes: `seeded` exist, `next` is the first not yet called back. */
+  seedPrefix: string;
+  seeded: number;
+  next: number;
+  ranOut: boolean;
+  /** Callbacks answered "applied" so far: each must lead to one recorded last-frame submission. */
+  applied: number;
+};
 
 async function main() {
   const port = args.number("port", "BENCH_PORT", 0) || (await freePort(3300, 3399));
   ensureBuild(appDir, buildMode, say);
+  if ((flat || longS > 0) && !databaseUrl)
+    throw new Error("--flat and --long need PostgreSQL: set DATABASE_URL");
   const secrets = runSecrets();
   const standIns = await startStandIns({ secrets: secrets.webhook });
   const scratch = mkdtempSync(path.join(tmpdir(), "framechain-bench-"));
-  let fresh: FreshPostgres | undefined;
-  let db: OpenDb | undefined;
-  let server: AppServer | undefined;
+  const cleanup: (() => Promise<void>)[] = [];
+  let exitCode = 0;
   try {
-    // Data: one-scene projects waiting for their video callback, seeded before the server starts
-    // (PGlite cannot be shared with the running server; PostgreSQL is topped up as needed).
-    let seeded = 0;
-    const seedPrefix = "bench";
     const expectRate = databaseUrl ? 1500 : 500;
     const callbackSeconds = 2 * warmupS + rounds * 2 * durationS + 2 * durationS;
-    if (databaseUrl) {
-      fresh = await createFreshPostgres(databaseUrl, "bench");
-      db = await openDb({ postgresUrl: fresh.url }, appDir);
-    } else {
-      db = await openDb({ pgliteDir: path.join(scratch, "pglite") }, appDir);
-    }
     const initial =
       args.number("seed", "BENCH_SEED", 0) ||
       (databaseUrl
         ? Math.ceil(expectRate * (warmupS + durationS))
         : Math.ceil(expectRate * callbackSeconds));
-    let started = performance.now();
-    await seedWaitingScenes(db.db, seedPrefix, 0, initial);
-    seeded = initial;
-    say(
-      `seeded ${initial} scenes waiting for their video callback in ${fixed((performance.now() - started) / 1000)} s`,
-    );
-    if (db.kind === "pglite") {
-      await db.close();
-      db = undefined;
-    }
-
-    const env = appEnv({
+    const target = await startTarget({
+      label: "bench",
       port,
       secrets,
-      database: fresh ? { url: fresh.url } : { pgliteDir: path.join(scratch, "pglite") },
-      services: standIns.env,
-      extra: { LOG_LEVEL: logLevel },
-    });
-    const logFile = path.join(scratch, "server.log");
-    started = performance.now();
-    server = await startServer({
-      appDir,
-      port,
-      env,
-      logFile,
-      nodeArgs: cpuProfDir
-        ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(cpuProfDir)}`]
-        : undefined,
+      standIns,
+      scratch,
+      seed: initial,
+      history: 0,
+      cleanup,
     });
     say(
-      `server ${server.url} (${databaseUrl ? `PostgreSQL ${fresh!.name}` : "PGlite"}) ready in ${fixed(performance.now() - started, 0)} ms; log ${logFile}`,
+      `${connections} connections, ${maxRequests ? `${maxRequests} requests` : `${durationS} s`} per max run after ${warmupS} s warm-up, ${rounds} rounds`,
     );
-    say(
-      `${connections} connections, ${durationS} s per run after ${warmupS} s warm-up, ${rounds} rounds`,
-    );
-    const scriptDb = db;
-    cpuProbe = {
-      serverPgid: server.pid,
-      dbBackends: scriptDb
-        ? async () =>
-            (
-              await query<{ pid: number }>(
-                scriptDb.db,
-                sql`select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`,
-              )
-            ).map((r) => r.pid)
-        : null,
-    };
-
-    let next = 0;
-    let ranOut = false;
-    const live = server;
-    /** Makes sure `count` more seeded scenes exist (PostgreSQL only: PGlite was seeded for the whole run). */
-    const ensureSeeded = async (count: number) => {
-      if (!db || seeded - next >= count) return;
-      const more = count - (seeded - next);
-      await seedWaitingScenes(db.db, seedPrefix, seeded, more);
-      seeded += more;
-    };
-
-    const bare = (label: string, seconds: number, overallRate?: number) =>
-      measure({ kind: "bare", label, url: `${live.url}/api/ping`, seconds, overallRate });
-    const callbacks = async (
-      kind: Kind,
-      label: string,
-      seconds: number,
-      rate: number,
-      overallRate?: number,
-    ) => {
-      await ensureSeeded(Math.ceil((overallRate ?? rate) * seconds * 1.3) + 1000);
-      const result = await measure({
-        kind,
-        label,
-        url: `${live.url}/api/webhooks/video-complete`,
-        seconds,
-        overallRate,
-        request: () => {
-          // Out of seeded scenes: the repeat is answered as a duplicate, counted "not applied", and the run flagged.
-          if (next >= seeded) ranOut = true;
-          const scene = waitingSceneIds(seedPrefix, Math.min(next++, seeded - 1));
-          const body = JSON.stringify({
-            task_id: scene.taskId,
-            status: "completed",
-            video_url: `https://cdn.example.test/video/${scene.taskId}.mp4`,
-            duration: 5,
-          });
-          return {
-            body,
-            headers: {
-              "content-type": "application/json",
-              "x-webhook-signature": `sha256=${hmacSha256(secrets.webhook["video-complete"], body).toString("hex")}`,
-            },
-          };
-        },
-      });
-      return result;
-    };
-    const slow = async <T>(run: () => Promise<T>) => {
-      standIns.faults.answerDelayMs = { video: slowMs, "last-frame": slowMs };
-      try {
-        return await run();
-      } finally {
-        standIns.faults.answerDelayMs = {};
-        // Let the slow dispatches still in flight finish before the next measurement.
-        await sleep(slowMs + 500);
-      }
-    };
-
-    // The first database use connects (and on PGlite creates and migrates): not part of any measurement.
-    const health = await fetch(`${live.url}/api/webhooks/video-complete`);
-    if (!health.ok)
-      throw new Error(
-        `the callback endpoint's health check answered ${health.status}: ${await health.text()}`,
-      );
     say(
       `machine: ${cpus().length} cores, node ${process.version}, load average ${loadText()} at start`,
     );
     say("warm-up…");
-    await bare("warm-up", warmupS);
-    await callbacks("callback", "warm-up", warmupS, expectRate);
+    await bareMax(target, "warm-up", { seconds: warmupS });
+    await callbackMax(target, "callback", "warm-up", { seconds: warmupS }, expectRate);
 
     const results: Measured[] = [];
     let maxRate = expectRate;
+    const budget = maxRequests ? { requests: maxRequests } : { seconds: durationS };
     for (let round = 1; round <= rounds; round++) {
-      results.push(await bare(`round ${round}`, durationS));
-      const cb = await callbacks("callback", `round ${round}`, durationS, maxRate);
+      results.push(await bareMax(target, `round ${round}`, budget));
+      const cb = await callbackMax(target, "callback", `round ${round}`, budget, maxRate);
       results.push(cb);
       maxRate = Math.max(maxRate, cb.reqPerSec);
       results.push(
-        await slow(() =>
-          callbacks("callback, slow downstream", `round ${round}`, durationS, maxRate),
+        await slow(standIns, () =>
+          callbackMax(target, "callback, slow downstream", `round ${round}`, budget, maxRate),
         ),
       );
     }
     const bareRate = mean(results.filter((r) => r.kind === "bare").map((r) => r.reqPerSec));
-    const callbackMax = mean(results.filter((r) => r.kind === "callback").map((r) => r.reqPerSec));
-    const halfRate = Math.max(1, Math.floor(callbackMax / 2));
-    const half = await callbacks(
-      "callback",
-      `@ ${halfRate}/s (half max)`,
-      durationS,
-      halfRate,
-      halfRate,
+    const callbackMaxRate = mean(
+      results.filter((r) => r.kind === "callback").map((r) => r.reqPerSec),
     );
-    const halfSlow = await slow(() =>
-      callbacks(
-        "callback, slow downstream",
-        `@ ${halfRate}/s (half max)`,
-        durationS,
-        halfRate,
-        halfRate,
-      ),
-    );
-    results.push(half, halfSlow);
-
+    const halfRate = rateOption || Math.max(1, Math.floor(callbackMaxRate / 2));
+    const pacedCount = pacedRequestsOption || Math.max(100, Math.round(halfRate * durationS));
+    const halves: Measured[] = [];
+    const halvesSlow: Measured[] = [];
+    for (let round = 1; round <= pacedRounds; round++) {
+      const label = `paced ${halfRate}/s${rateOption ? "" : " (half max)"}${pacedRounds > 1 ? ` #${round}` : ""}`;
+      halves.push(await callbackPaced(target, "callback", label, halfRate, pacedCount));
+      halvesSlow.push(
+        await slow(standIns, () =>
+          callbackPaced(target, "callback, slow downstream", label, halfRate, pacedCount),
+        ),
+      );
+    }
+    results.push(...halves, ...halvesSlow);
     say("");
+    say(resultTable(results));
     say(
-      table(
-        [
-          "run",
-          "",
-          "req/s",
-          "p50 ms",
-          "p99 ms",
-          "errors",
-          "non-2xx",
-          "not applied",
-          "requests",
-          "app cpu ms/req",
-          "db cpu ms/req",
-        ],
-        results.map((r) => [
-          r.kind,
-          r.label,
-          fixed(r.reqPerSec, 0),
-          fixed(r.p50),
-          fixed(r.p99),
-          r.errors,
-          r.non2xx,
-          r.notApplied,
-          r.total,
-          r.appCpuMs === null ? "n/a" : fixed(r.appCpuMs, 2),
-          r.dbCpuMs === null ? "n/a" : fixed(r.dbCpuMs, 2),
-        ]),
-      ),
+      `  max runs: autocannon, ${connections} connections (closed loop); paced runs: ${pacedCount} requests each, arrivals evenly spaced, latency from each request's due time (open loop)`,
     );
 
-    const orchestration = await measureOrchestration(live.url, secrets, standIns);
+    const orchestration = await measureOrchestration(target);
     say("");
     say(
       `orchestration: ${sceneCount}-scene project, instant stand-ins, ${orchestration.stages} stages, ${orchestrationRuns} run(s): ` +
@@ -294,106 +213,371 @@ async function main() {
       `  per stage (median run): ${fixed(orchestration.dispatchMs)} ms from the previous callback's answer to the next request reaching the service, ` +
         `${fixed(orchestration.callbackMs)} ms for the app to answer a callback`,
     );
+    say(
+      `  statements per stage (whole project, creation and notification included): app counter ${stmtText(orchestration.appStatements)}, database ${dbStmtText(orchestration.dbStatements, target.dbStatements)}`,
+    );
 
-    const ratio = callbackMax / bareRate;
-    const cpuOf = (kind: Kind) =>
-      mean(results.filter((r) => r.kind === kind && r.appCpuMs !== null).map((r) => r.appCpuMs!));
-    const bareCpu = cpuOf("bare");
-    const callbackCpu = cpuOf("callback");
+    const halfP99 = median(halves.map((r) => r.p99));
+    const halfSlowP99 = median(halvesSlow.map((r) => r.p99));
+    const ratio = callbackMaxRate / bareRate;
+    const ofKind = (kind: Kind, pick: (r: Measured) => number | null) =>
+      median(
+        results.filter((r) => r.kind === kind && pick(r) !== null).map((r) => pick(r) as number),
+      );
+    const bareCpu = ofKind("bare", (r) => r.appCpuMs);
+    const callbackCpu = ofKind("callback", (r) => r.appCpuMs);
+    const callbackDbCpu = ofKind("callback", (r) => r.dbCpuMs);
+    const stageStatements = ofKind("callback", (r) => r.appStatements);
+    const stageDbStatements = ofKind("callback", (r) => r.dbStatements);
     say("");
     say(
       `load average at the end: ${loadText()} (figures above are wall-clock: other work on the machine inflates them)`,
     );
-    if (Number.isFinite(bareCpu) && Number.isFinite(callbackCpu)) {
-      say(
-        `app CPU per request: bare ${fixed(bareCpu, 2)} ms, callback ${fixed(callbackCpu, 2)} ms (with its after-response dispatch) → ` +
-          `CPU-bound ratio ${fixed(bareCpu / callbackCpu, 2)} (what the ratio tends to when the app's one thread is the limit and nothing else runs)`,
-      );
-    }
+    say(
+      `app CPU per request: bare ${fixed(bareCpu, 2)} ms, callback ${fixed(callbackCpu, 2)} ms (with its dispatch) → ` +
+        `CPU-bound ratio ${fixed(bareCpu / callbackCpu, 2)} (what the ratio tends to when the app's one thread is the limit and nothing else runs)`,
+    );
+    say(`database CPU per callback: ${fixed(callbackDbCpu, 2)} ms (median of the callback runs)`);
+    say(
+      `statements per stage (callback + its dispatch, median of the callback runs): app counter ${stmtText(stageStatements)}, ` +
+        `database ${dbStmtText(stageDbStatements, target.dbStatements)}`,
+    );
+
+    let flatInvalid = 0;
+    if (flat) flatInvalid += await measureFlat(secrets, standIns, scratch, halfRate);
+    if (longS > 0) flatInvalid += await measureLong(target, halfRate);
+
     const invalid =
       results.reduce((n, r) => n + r.errors + r.non2xx + r.notApplied, 0) +
-      (orchestration.failures ? 1 : 0);
-    const slowWithin = halfSlow.p99 <= half.p99 * 1.2;
+      (orchestration.failures ? 1 : 0) +
+      flatInvalid;
+    const slowWithin = halfSlowP99 <= halfP99 * 1.2;
     say("");
     say("targets (2-core machine):");
+    say(
+      `  statements per stage ≤ 8 ............ ${stmtText(stageStatements)} ${Number.isFinite(stageStatements) ? (stageStatements <= 8 ? "met" : "MISSED") : "n/a"}`,
+    );
     say(
       `  callback/bare ratio ≥ 0.5 ............ ${fixed(ratio, 2)} ${ratio >= 0.5 ? "met" : "MISSED"}`,
     );
     say(
-      `  p99 at half max rate ≤ 25 ms ......... ${fixed(half.p99)} ms ${half.p99 <= 25 ? "met" : "MISSED"}`,
+      `  p99 at half max rate ≤ 25 ms (paced) . ${fixed(halfP99)} ms ${halfP99 <= 25 ? "met" : "MISSED"}`,
     );
     say(
-      `  slow-downstream p99 within 20 % ...... ${fixed(halfSlow.p99)} ms vs ${fixed(half.p99)} ms ${slowWithin ? "met" : "MISSED"}`,
+      `  slow-downstream p99 within 20 % ...... ${fixed(halfSlowP99)} ms vs ${fixed(halfP99)} ms ${slowWithin ? "met" : "MISSED"}`,
     );
     say(
-      `  orchestration ≤ 20 ms per stage ...... ${fixed(orchestration.perStageMs)} ms ${orchestration.perStageMs <= 20 ? "met" : "MISSED"}`,
+      `  orchestration ≤ 10 ms per stage ...... ${fixed(orchestration.perStageMs)} ms ${orchestration.perStageMs <= 10 ? "met" : "MISSED"}`,
     );
-    if (ranOut) say(`ran out of the ${seeded} seeded scenes: raise --seed / BENCH_SEED`);
+    if (target.ranOut)
+      say(`ran out of the ${target.seeded} seeded scenes: raise --seed / BENCH_SEED`);
     if (invalid)
       say(
         `INVALID RUN: ${invalid} errors, non-2xx or non-applied callbacks, or an orchestration run that did not complete`,
       );
     say(
-      `callback/bare throughput ratio: ${fixed(ratio, 2)}  p99 callback: ${fixed(half.p99, 0)} ms  p99 with slow downstream: ${fixed(halfSlow.p99, 0)} ms`,
+      `callback/bare throughput ratio: ${fixed(ratio, 2)}  p99 callback: ${fixed(halfP99, 0)} ms  p99 with slow downstream: ${fixed(halfSlowP99, 0)} ms  statements per stage: ${stmtText(stageStatements)}`,
     );
-    process.exitCode = invalid ? 1 : 0;
+    exitCode = invalid ? 1 : 0;
   } finally {
-    await server?.stop();
+    for (const step of cleanup.reverse()) await step().catch(() => {});
     await standIns.close();
-    await db?.close();
-    await fresh?.drop();
     if (!args.flag("keep")) rmSync(scratch, { recursive: true, force: true });
+  }
+  process.exitCode = exitCode;
+}
+
+const stmtText = (n: number | null) => (n === null || !Number.isFinite(n) ? "n/a" : fixed(n, 1));
+const dbStmtText = (n: number | null, source: DbStatementSource) =>
+  source.available ? `${stmtText(n)} (${source.label})` : source.label;
+
+/**
+ * A fresh database (PostgreSQL: next to DATABASE_URL; else PGlite) seeded with `seed` scenes
+ * waiting for their callback and `history` finished projects, and a server on it.
+ */
+async function startTarget(options: {
+  label: string;
+  port: number;
+  secrets: RunSecrets;
+  standIns: StandIns;
+  scratch: string;
+  seed: number;
+  history: number;
+  cleanup: (() => Promise<void>)[];
+  quiet?: boolean;
+}): Promise<Target> {
+  const { secrets, standIns } = options;
+  const note = options.quiet ? () => {} : say;
+  let fresh: FreshPostgres | undefined;
+  let db: OpenDb | undefined;
+  const pgliteDir = path.join(options.scratch, `pglite-${options.label}`);
+  let dbStatements: DbStatementSource = {
+    label: "n/a (PGlite)",
+    available: false,
+    read: async () => null,
+    close: async () => {},
+  };
+  if (databaseUrl) {
+    fresh = await createFreshPostgres(databaseUrl, options.label);
+    options.cleanup.push(() => fresh!.drop());
+    const useLog = dbStatementsMode === "log";
+    // With the log as the count, the bench's own sessions must not log (superuser-only setting).
+    db = await openDb(
+      { postgresUrl: fresh.url, connection: useLog ? { log_statement: "none" } : undefined },
+      appDir,
+    );
+    options.cleanup.push(() => db!.close());
+    if (dbStatementsMode !== "none") {
+      dbStatements = await pgStatStatements(fresh.url);
+      if (!dbStatements.available && useLog) {
+        const reason = dbStatements.label;
+        dbStatements = await serverLogStatements(databaseUrl, fresh.name, pgLog);
+        if (dbStatements.available)
+          note(
+            `database statement count: ${reason}; using the server log (log_statement = all on this database — its CPU figures include logging)`,
+          );
+      }
+    } else dbStatements = { ...dbStatements, label: "n/a (--db-statements none)" };
+    const source = dbStatements;
+    options.cleanup.push(() => source.close());
+  } else {
+    db = await openDb({ pgliteDir }, appDir);
+  }
+  const seedPrefix = "bench";
+  let started = performance.now();
+  await seedHistory(db.db, "hist", options.history, 3);
+  await seedWaitingScenes(db.db, seedPrefix, 0, options.seed);
+  note(
+    `seeded ${options.seed} scenes waiting for their video callback${options.history ? ` and ${options.history} finished projects` : ""} in ${fixed((performance.now() - started) / 1000)} s`,
+  );
+  if (db.kind === "pglite") {
+    // PGlite cannot be shared with the running server: the whole run was seeded up front.
+    await db.close();
+    db = undefined;
+  }
+
+  const env = appEnv({
+    port: options.port,
+    secrets,
+    database: fresh ? { url: fresh.url } : { pgliteDir },
+    services: standIns.env,
+    extra: { LOG_LEVEL: logLevel },
+  });
+  const logFile = path.join(options.scratch, `server-${options.label}.log`);
+  started = performance.now();
+  const server = await startServer({
+    appDir,
+    port: options.port,
+    env,
+    logFile,
+    nodeArgs: cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(cpuProfDir)}`] : undefined,
+  });
+  options.cleanup.push(() => server.stop());
+  note(
+    `server ${server.url} (${fresh ? `PostgreSQL ${fresh.name}` : "PGlite"}) ready in ${fixed(performance.now() - started, 0)} ms; log ${logFile}`,
+  );
+  // The first database use connects (and on PGlite creates and migrates): not part of any measurement.
+  const health = await fetch(`${server.url}/api/webhooks/video-complete`);
+  if (!health.ok)
+    throw new Error(
+      `the callback endpoint's health check answered ${health.status}: ${await health.text()}`,
+    );
+  const s0 = await appStatements(server.url, secrets.adminToken);
+  const s1 = await appStatements(server.url, secrets.adminToken);
+  const s2 = await appStatements(server.url, secrets.adminToken);
+  const scrapeStatements =
+    s0 !== null && s1 !== null && s2 !== null ? Math.min(s1 - s0, s2 - s1) : 0;
+  if (!options.quiet)
+    note(
+      s0 === null
+        ? "statement counter: n/a (this build's /api/metrics has no framechain_db_statements_total)"
+        : `statement counter: framechain_db_statements_total (one /api/metrics scrape sends ${scrapeStatements}, subtracted); database count: ${dbStatements.label}`,
+    );
+  return {
+    server,
+    standIns,
+    secrets,
+    db,
+    dbStatements,
+    scrapeStatements,
+    seedPrefix,
+    seeded: options.seed,
+    next: 0,
+    ranOut: false,
+    applied: 0,
+  };
+}
+
+/** Makes sure `count` more seeded scenes exist (PostgreSQL only: PGlite was seeded for the whole run). */
+async function ensureSeeded(target: Target, count: number) {
+  if (!target.db || target.seeded - target.next >= count) return;
+  const more = count - (target.seeded - target.next);
+  await seedWaitingScenes(target.db.db, target.seedPrefix, target.seeded, more);
+  target.seeded += more;
+}
+
+/** The next seeded scene's signed video-complete callback. */
+function nextCallback(target: Target) {
+  // Out of seeded scenes: the repeat is answered as a duplicate, counted "not applied", and the run flagged.
+  if (target.next >= target.seeded) target.ranOut = true;
+  const scene = waitingSceneIds(target.seedPrefix, Math.min(target.next++, target.seeded - 1));
+  const body = JSON.stringify({
+    task_id: scene.taskId,
+    status: "completed",
+    video_url: `https://cdn.example.test/video/${scene.taskId}.mp4`,
+    duration: 5,
+  });
+  return {
+    body,
+    headers: {
+      "content-type": "application/json",
+      "x-webhook-signature": `sha256=${hmacSha256(target.secrets.webhook["video-complete"], body).toString("hex")}`,
+    },
+  };
+}
+
+const isApplied = (body: string) => body.includes('"last_frame_triggered":true');
+
+async function slow<T>(standIns: StandIns, run: () => Promise<T>) {
+  standIns.faults.answerDelayMs = { video: slowMs, "last-frame": slowMs };
+  try {
+    return await run();
+  } finally {
+    standIns.faults.answerDelayMs = {};
   }
 }
 
-const loadText = () =>
-  loadavg()
-    .map((l) => l.toFixed(2))
-    .join(" / ");
-
-async function measure(options: {
-  kind: Kind;
-  label: string;
-  url: string;
-  seconds: number;
-  overallRate?: number;
-  request?: () => { body: string; headers: Record<string, string> };
-}): Promise<Measured> {
-  let notApplied = 0;
-  const make = options.request;
-  const appCpuBefore = cpuProbe ? processGroupCpuMs(cpuProbe.serverPgid) : null;
-  const dbCpuBefore = cpuProbe?.dbBackends ? processesCpuMs(await cpuProbe.dbBackends()) : null;
-  const result = await autocannon({
-    url: options.url,
-    connections,
-    duration: options.seconds,
-    ...(options.overallRate ? { overallRate: options.overallRate } : {}),
-    ...(make
-      ? {
-          method: "POST",
-          requests: [
-            {
-              method: "POST",
-              setupRequest: (request) => ({ ...request, ...make() }),
-              onResponse: (status, body) => {
-                if (status < 300 && !body.includes('"last_frame_triggered":true')) notApplied++;
-              },
-            },
-          ],
-        }
-      : {}),
-  });
-  const appCpuAfter = cpuProbe ? processGroupCpuMs(cpuProbe.serverPgid) : null;
-  const dbCpuAfter = cpuProbe?.dbBackends ? processesCpuMs(await cpuProbe.dbBackends()) : null;
-  const requests = Math.max(1, result.requests.total);
+/** CPU and statement counters of the target, read together. */
+async function readCounters(target: Target) {
+  const dbBackends = target.db
+    ? (
+        await query<{ pid: number }>(
+          target.db.db,
+          sql`select pid from pg_stat_activity /* framechain-bench-probe */
+              where datname = current_database() and application_name <> ${SCRIPT_APPLICATION_NAME}`,
+        )
+      ).map((r) => r.pid)
+    : null;
   return {
-    appCpuMs:
-      appCpuBefore !== null && appCpuAfter !== null
-        ? (appCpuAfter - appCpuBefore) / requests
-        : null,
-    dbCpuMs: dbCpuBefore && dbCpuAfter ? cpuDeltaMs(dbCpuBefore, dbCpuAfter) / requests : null,
-    kind: options.kind,
-    label: options.label,
+    app: processGroupCpuMs(target.server.pid),
+    db: dbBackends ? processesCpuMs(dbBackends) : null,
+    appStatements: await appStatements(target.server.url, target.secrets.adminToken),
+    dbStatements: await target.dbStatements.read(),
+  };
+}
+type Counters = Awaited<ReturnType<typeof readCounters>>;
+
+/**
+ * Waits until every applied callback's dispatch has been recorded: the stand-in accepted one
+ * last-frame request per applied callback and the app stored the task id (PostgreSQL: counted
+ * in the database; PGlite: a short grace period after the last request).
+ */
+async function settleDispatch(target: Target) {
+  const deadline = Date.now() + 30_000 + slowMs;
+  if (!target.db) {
+    const accepted = () =>
+      target.standIns.submissions.filter((s) => s.service === "last-frame" && s.status === 200)
+        .length;
+    while (accepted() < target.applied && Date.now() < deadline) await sleep(20);
+    await sleep(200);
+    return;
+  }
+  for (;;) {
+    const [row] = await query<{ n: number }>(
+      target.db.db,
+      sql`select count(*)::int as n from jobs /* framechain-bench-probe */
+          where kind = 'extract_last_frame' and external_task_id is not null
+            and scene_id like ${`scn_${target.seedPrefix}%`}`,
+    );
+    if ((row?.n ?? 0) >= target.applied || Date.now() > deadline) return;
+    await sleep(20);
+  }
+}
+
+function perRequest(
+  target: Target,
+  before: Counters,
+  after: Counters,
+  requests: number,
+  stages: number,
+) {
+  const n = Math.max(1, requests);
+  const per = (a: number | null, b: number | null, count: number, overhead = 0) =>
+    a === null || b === null || count <= 0 ? null : (b - a - overhead) / count;
+  return {
+    appCpuMs: per(before.app, after.app, n),
+    dbCpuMs: before.db && after.db ? cpuDeltaMs(before.db, after.db) / n : null,
+    appStatements: per(before.appStatements, after.appStatements, stages, target.scrapeStatements),
+    dbStatements: per(before.dbStatements, after.dbStatements, stages),
+  };
+}
+
+async function bareMax(
+  target: Target,
+  label: string,
+  budget: { seconds: number } | { requests: number },
+): Promise<Measured> {
+  const before = await readCounters(target);
+  const result = await autocannon({
+    url: `${target.server.url}/api/ping`,
+    connections,
+    ...("requests" in budget ? { amount: budget.requests } : { duration: budget.seconds }),
+  });
+  const after = await readCounters(target);
+  return {
+    kind: "bare",
+    label,
+    paced: false,
+    reqPerSec: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors + result.timeouts,
+    non2xx: result.non2xx,
+    notApplied: 0,
+    total: result.requests.total,
+    ...perRequest(target, before, after, result.requests.total, result.requests.total),
+  };
+}
+
+async function callbackMax(
+  target: Target,
+  kind: Kind,
+  label: string,
+  budget: { seconds: number } | { requests: number },
+  rate: number,
+): Promise<Measured> {
+  await ensureSeeded(
+    target,
+    "requests" in budget ? budget.requests + 100 : Math.ceil(rate * budget.seconds * 1.3) + 1000,
+  );
+  await settleDispatch(target);
+  const before = await readCounters(target);
+  let notApplied = 0;
+  let applied = 0;
+  const result = await autocannon({
+    url: `${target.server.url}/api/webhooks/video-complete`,
+    connections,
+    ...("requests" in budget ? { amount: budget.requests } : { duration: budget.seconds }),
+    method: "POST",
+    requests: [
+      {
+        method: "POST",
+        setupRequest: (request) => ({ ...request, ...nextCallback(target) }),
+        onResponse: (status, body) => {
+          if (status >= 300) return;
+          if (isApplied(body)) applied++;
+          else notApplied++;
+        },
+      },
+    ],
+  });
+  target.applied += applied;
+  await settleDispatch(target);
+  const after = await readCounters(target);
+  return {
+    kind,
+    label,
+    paced: false,
     reqPerSec: result.requests.average,
     p50: result.latency.p50,
     p99: result.latency.p99,
@@ -401,15 +585,238 @@ async function measure(options: {
     non2xx: result.non2xx,
     notApplied,
     total: result.requests.total,
+    ...perRequest(target, before, after, result.requests.total, applied),
   };
 }
 
+async function callbackPaced(
+  target: Target,
+  kind: Kind,
+  label: string,
+  rate: number,
+  count: number,
+): Promise<Measured> {
+  await ensureSeeded(target, count + 100);
+  await settleDispatch(target);
+  const before = await readCounters(target);
+  let applied = 0;
+  const result = await pacedRun({
+    baseUrl: target.server.url,
+    rate,
+    count,
+    next: () => ({ path: "/api/webhooks/video-complete", ...nextCallback(target) }),
+    check: (_status, body) => {
+      const ok = isApplied(body);
+      if (ok) applied++;
+      return ok;
+    },
+  });
+  target.applied += applied;
+  await settleDispatch(target);
+  const after = await readCounters(target);
+  return {
+    kind,
+    label,
+    paced: true,
+    reqPerSec: rate,
+    p50: result.p50,
+    p99: result.p99,
+    errors: result.errors,
+    non2xx: result.non2xx,
+    notApplied: result.rejected,
+    total: result.sent,
+    ...perRequest(target, before, after, result.sent, applied),
+  };
+}
+
+function resultTable(results: Measured[]) {
+  const num = (n: number | null, digits: number) => (n === null ? "n/a" : fixed(n, digits));
+  return table(
+    [
+      "run",
+      "",
+      "req/s",
+      "p50 ms",
+      "p99 ms",
+      "errors",
+      "non-2xx",
+      "not applied",
+      "requests",
+      "app cpu ms/req",
+      "db cpu ms/req",
+      "stmts/req app",
+      "stmts/req db",
+    ],
+    results.map((r) => [
+      r.kind,
+      r.label,
+      fixed(r.reqPerSec, 0),
+      fixed(r.p50),
+      fixed(r.p99),
+      r.errors,
+      r.non2xx,
+      r.notApplied,
+      r.total,
+      num(r.appCpuMs, 2),
+      num(r.dbCpuMs, 2),
+      num(r.appStatements, 1),
+      num(r.dbStatements, 1),
+    ]),
+  );
+}
+
+const loadText = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(" / ");
+
+/**
+ * Flatness with the database's size: the same paced callbacks against a database holding
+ * FLAT_PROJECTS[0] finished projects, then — history added in one insert, the same server —
+ * FLAT_PROJECTS[1]. A database of its own (the main run's seeded projects would count).
+ */
+async function measureFlat(
+  secrets: RunSecrets,
+  standIns: StandIns,
+  scratch: string,
+  rate: number,
+): Promise<number> {
+  const cleanup: (() => Promise<void>)[] = [];
+  let invalid = 0;
+  try {
+    const [small = 100, large = 20000] = flatProjects;
+    const flatPort = await freePort(3300, 3399);
+    const target = await startTarget({
+      label: "flat",
+      port: flatPort,
+      secrets,
+      standIns,
+      scratch,
+      seed: 0,
+      history: small,
+      cleanup,
+      quiet: true,
+    });
+    say("");
+    say(
+      `flatness: ${flatRounds} rounds of ${flatRequests} paced callbacks at ${rate}/s with ${small} and with ${large} finished projects in the database (3 scenes each), a database of its own`,
+    );
+    // Warm the server (JIT, connections) before the first measured round.
+    await callbackPaced(target, "callback", "warm-up", rate, Math.min(flatRequests, 200));
+    const rows: Measured[] = [];
+    const projectsNow = async () =>
+      (
+        await query<{ n: number }>(
+          target.db!.db,
+          sql`select count(*)::int as n from projects /* framechain-bench-probe */`,
+        )
+      )[0]?.n ?? 0;
+    const phases: { history: number; measured: Measured[]; projects: number }[] = [];
+    for (const history of [small, large]) {
+      if (history > small) {
+        const started = performance.now();
+        await seedHistory(target.db!.db, `hist${history}`, history - small, 3);
+        say(
+          `  added ${history - small} finished projects in ${fixed((performance.now() - started) / 1000)} s`,
+        );
+      }
+      const projects = await projectsNow();
+      const measured: Measured[] = [];
+      for (let round = 1; round <= flatRounds; round++) {
+        const m = await callbackPaced(
+          target,
+          "callback",
+          `${history} finished projects, round ${round}`,
+          rate,
+          flatRequests,
+        );
+        measured.push(m);
+        rows.push(m);
+      }
+      phases.push({ history, measured, projects });
+    }
+    say(resultTable(rows));
+    const [a, b] = phases;
+    const cpu = (p: (typeof phases)[number], pick: (m: Measured) => number | null) =>
+      median(p.measured.map(pick).filter((v): v is number => v !== null));
+    for (const phase of phases)
+      say(
+        `  ${phase.history} finished projects (${phase.projects} in the database at the start): app CPU ${fixed(
+          cpu(phase, (m) => m.appCpuMs),
+          2,
+        )} ms, ` +
+          `database CPU ${fixed(
+            cpu(phase, (m) => m.dbCpuMs),
+            2,
+          )} ms, ${stmtText(cpu(phase, (m) => m.appStatements))} statements per callback (medians)`,
+      );
+    if (a && b) {
+      const appA = cpu(a, (m) => m.appCpuMs);
+      const appB = cpu(b, (m) => m.appCpuMs);
+      const dbA = cpu(a, (m) => m.dbCpuMs);
+      const dbB = cpu(b, (m) => m.dbCpuMs);
+      const change = (x: number, y: number) => ((y - x) / x) * 100;
+      const total = (x: number, y: number) => x + y;
+      const delta = change(total(appA, dbA), total(appB, dbB));
+      say(
+        `flatness: CPU per callback (app + database) ${fixed(total(appA, dbA), 2)} → ${fixed(total(appB, dbB), 2)} ms (${delta >= 0 ? "+" : ""}${fixed(delta)} %), ` +
+          `app ${fixed(change(appA, appB))} %, database ${fixed(change(dbA, dbB))} % — ${Math.abs(delta) <= 10 ? "within 10 %" : "NOT within 10 %"}`,
+      );
+    }
+    invalid = rows.reduce((n, r) => n + r.errors + r.non2xx + r.notApplied, 0);
+  } finally {
+    for (const step of cleanup.reverse()) await step().catch(() => {});
+  }
+  return invalid;
+}
+
+/** A long paced run, read minute by minute: does the database's CPU per callback creep up as tables churn? */
+async function measureLong(target: Target, rate: number): Promise<number> {
+  const windowS = Math.min(60, longS);
+  const windows = Math.max(1, Math.round(longS / windowS));
+  const perWindow = Math.max(1, Math.round(rate * windowS));
+  say("");
+  say(
+    `long run: ${windows} × ${windowS} s of paced callbacks at ${rate}/s (${windows * perWindow} in all), on the main run's database`,
+  );
+  await ensureSeeded(target, windows * perWindow + 100);
+  const rows: Measured[] = [];
+  for (let w = 1; w <= windows; w++) {
+    rows.push(
+      await callbackPaced(
+        target,
+        "callback",
+        `${windowS === 60 ? "minute" : "window"} ${w}`,
+        rate,
+        perWindow,
+      ),
+    );
+  }
+  say(resultTable(rows));
+  const first = rows[0];
+  const last = rows.at(-1);
+  if (first && last) {
+    const dbChange =
+      first.dbCpuMs && last.dbCpuMs ? ((last.dbCpuMs - first.dbCpuMs) / first.dbCpuMs) * 100 : NaN;
+    say(
+      `long run: database CPU per callback first ${windowS === 60 ? "minute" : "window"} ${fixed(first.dbCpuMs ?? NaN, 2)} ms, last ${fixed(last.dbCpuMs ?? NaN, 2)} ms (${fixed(dbChange)} %); ` +
+        `app CPU ${fixed(first.appCpuMs ?? NaN, 2)} → ${fixed(last.appCpuMs ?? NaN, 2)} ms; p99 ${fixed(first.p99)} → ${fixed(last.p99)} ms`,
+    );
+  }
+  return rows.reduce((n, r) => n + r.errors + r.non2xx + r.notApplied, 0);
+}
+
 /** Start → completed of real projects through instant stand-ins: what the orchestration itself costs per stage. */
-async function measureOrchestration(baseUrl: string, secrets: RunSecrets, standIns: StandIns) {
+async function measureOrchestration(target: Target) {
+  const { standIns, secrets } = target;
+  const baseUrl = target.server.url;
+  await settleDispatch(target);
   standIns.faults.callbacks = true;
   standIns.faults.callbackDelayMs = [0, 0];
   const runs: { totalMs: number; dispatchMs: number; callbackMs: number }[] = [];
   let failures = 0;
+  const stages = sceneCount * 2 + (sceneCount > 1 ? 1 : 0);
+  const before = await readCounters(target);
   for (let run = 0; run < orchestrationRuns; run++) {
     standIns.submissions.length = 0;
     standIns.deliveries.length = 0;
@@ -467,18 +874,25 @@ async function measureOrchestration(baseUrl: string, secrets: RunSecrets, standI
       dispatchMs: mean(dispatch),
       callbackMs: mean(callback),
     });
-    await sleep(200); // the notification goes out after the last callback
+    // The notification goes out after the last callback.
+    const notifyDeadline = Date.now() + 10_000;
+    while (!standIns.submissions.some((s) => s.service === "notify") && Date.now() < notifyDeadline)
+      await sleep(10);
+    await sleep(100);
   }
+  const after = await readCounters(target);
   standIns.faults.callbacks = false;
-  const stages = sceneCount * 2 + (sceneCount > 1 ? 1 : 0);
   const totalMs = median(runs.map((r) => r.totalMs));
   const middle = runs.find((r) => r.totalMs === totalMs) ?? runs[0];
+  const counted = perRequest(target, before, after, 1, stages * orchestrationRuns);
   return {
     stages,
     totalMs,
     perStageMs: totalMs / stages,
     dispatchMs: middle?.dispatchMs ?? Number.NaN,
     callbackMs: middle?.callbackMs ?? Number.NaN,
+    appStatements: counted.appStatements,
+    dbStatements: counted.dbStatements,
     failures,
   };
 }

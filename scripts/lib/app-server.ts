@@ -163,4 +163,56 @@ export async function startServer(options: {
   };
 }
 
+/**
+ * A dispatcher process without an HTTP port of its own (`npm run worker`), in its own process
+ * group like the server: `command` is run in `appDir` with exactly `env` (plus PATH/HOME).
+ * Resolves once it has stayed up for `settleMs` (it exits at once on a bad setting).
+ */
+export async function startProcess(options: {
+  appDir: string;
+  command: string[];
+  env: Record<string, string>;
+  logFile: string;
+  settleMs?: number;
+}): Promise<Omit<AppServer, "url">> {
+  installCleanup();
+  mkdirSync(path.dirname(options.logFile), { recursive: true });
+  const out = openSync(options.logFile, "a");
+  const [bin, ...rest] = options.command;
+  const child = spawn(bin!, rest, {
+    cwd: options.appDir,
+    detached: true,
+    stdio: ["ignore", out, out],
+    env: {
+      PATH: process.env.PATH ?? "",
+      HOME: process.env.HOME ?? "",
+      NEXT_TELEMETRY_DISABLED: "1",
+      ...options.env,
+    } as unknown as NodeJS.ProcessEnv,
+  });
+  running.add(child);
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  await sleep(options.settleMs ?? 1500);
+  if (child.exitCode !== null)
+    throw new Error(
+      `${options.command.join(" ")} exited during start (code ${child.exitCode}); see ${options.logFile}`,
+    );
+  const waitExit = async (ms: number) =>
+    Promise.race([exited.then(() => true), sleep(ms).then(() => false)]);
+  return {
+    pid: child.pid!,
+    async stop() {
+      signalGroup(child, "SIGTERM");
+      await waitExit(5000);
+      signalGroup(child, "SIGKILL");
+      running.delete(child);
+    },
+    async kill() {
+      signalGroup(child, "SIGKILL");
+      await waitExit(5000);
+      running.delete(child);
+    },
+  };
+}
+
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
