@@ -1,0 +1,87 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runAfterResponse } from "../../helpers/after";
+import { type FakeServices, startFakeServices } from "../../helpers/fake-services";
+import { type App, completionFor, loadApp } from "../../helpers/pipeline-driver";
+
+/**
+ * What a pipeline stage costs the database, counted — counts are deterministic, times are
+ * not. A stage is one callback applied plus the dispatch of the job it queued (claim,
+ * outbound request, record of the submission). Every statement the process sends is
+ * counted (lib/db/client.ts), whichever way it is built.
+ *
+ * The floor (DESIGN.md "Speed budget"): load 1 + write 1 + claim 1 + record 1.
+ */
+const BUDGET_PER_STAGE = 4;
+
+let services: FakeServices;
+let app: App;
+let statementCount: () => number;
+
+beforeAll(async () => {
+  services = await startFakeServices();
+  Object.assign(process.env, services.env);
+  app = await loadApp();
+  ({ statementCount } = await import("@/lib/db/client"));
+});
+afterAll(() => services.close());
+
+/** Sends the callback for one accepted submission and runs the dispatch it scheduled. */
+async function stage(request: FakeServices["requests"][number]) {
+  const before = statementCount();
+  const { stage: name, body, url } = completionFor(request);
+  const response = await app.send(name, body, url);
+  expect(response.status).toBe(200);
+  await runAfterResponse();
+  return statementCount() - before;
+}
+
+describe("statements per pipeline stage", () => {
+  it(`a 3-scene project costs ${BUDGET_PER_STAGE} statements per stage, callback and dispatch included`, async () => {
+    const created = await app.createProject({
+      name: "budget",
+      scenes: [1, 2, 3].map((i) => ({ prompt: `scene ${i}`, duration: 4 })),
+      autostart: true,
+    });
+    const { id } = (await created.json()) as { id: string };
+    await runAfterResponse(); // scene 1's request goes out
+
+    const costs: Record<string, number> = {};
+    const answered = new Set<FakeServices["requests"][number]>();
+    for (let round = 0; round < 20; round++) {
+      const next = services.requests.find((r) => r.taskId && !answered.has(r));
+      if (!next) break;
+      answered.add(next);
+      costs[`${next.path} #${answered.size}`] = await stage(next);
+    }
+
+    const project = (await app.getProject(id)) as { status: string };
+    expect(project.status).toBe("completed");
+    // 3 videos, 3 last frames, 1 stitch; the stitch stage's dispatch is the notification.
+    expect(Object.keys(costs)).toHaveLength(7);
+    // Exactly the floor: fewer would mean the counter missed something; more, a regression.
+    for (const [name, cost] of Object.entries(costs)) {
+      expect(cost, `${name} cost ${cost} statements`).toBe(BUDGET_PER_STAGE);
+    }
+  });
+
+  it("a duplicate callback costs at most 3 statements and changes nothing", async () => {
+    const created = await app.createProject({
+      name: "duplicate",
+      scenes: [{ prompt: "one", duration: 4 }],
+      autostart: true,
+    });
+    const { id } = (await created.json()) as { id: string };
+    await runAfterResponse();
+    const submitted = services.requests.find(
+      (r) => r.taskId && JSON.stringify(r.body).includes(id),
+    )!;
+    const callback = completionFor(submitted);
+    expect((await app.send(callback.stage, callback.body, callback.url)).status).toBe(200);
+    await runAfterResponse();
+
+    const before = statementCount();
+    const again = await app.send(callback.stage, callback.body, callback.url);
+    expect(await again.json()).toEqual({ received: true, duplicate: true });
+    expect(statementCount() - before).toBeLessThanOrEqual(3);
+  });
+});
