@@ -2,8 +2,16 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import postgres from "postgres";
-import { type AppServer, ensureBuild, freePort, sleep, startServer } from "./lib/app-server";
+import {
+  type AppServer,
+  ensureBuild,
+  freePort,
+  sleep,
+  startProcess,
+  startServer,
+} from "./lib/app-server";
 import { appTarget, argsOf } from "./lib/args";
+import { startBalancer } from "./lib/balancer";
 import { createFreshPostgres, type FreshPostgres, openDb } from "./lib/database";
 import { table } from "./lib/report";
 import { adminFetch, appEnv, runSecrets } from "./lib/run-env";
@@ -22,6 +30,12 @@ import { type StandIns, startStandIns } from "./lib/stand-ins";
  * --early SOAK_EARLY_RATE, --time-limit SOAK_TIME_LIMIT (s), --no-kill, --app-dir, --no-build,
  * --rebuild, --port, --keep (keep the database and logs). DATABASE_URL is required: a fresh
  * database is created next to it and dropped afterwards.
+ *
+ * Scale-out (issue 10): --instances N (SOAK_INSTANCES) runs N `next start` web processes behind a
+ * round-robin balancer on loopback (APP_URL, so the services' callbacks spread over all of them);
+ * --worker (SOAK_WORKER) starts them with DISPATCH_IN_WEB=false plus one separate dispatcher
+ * process (`npm run worker`). Midway, web instance 1 and the worker are SIGKILLed together and
+ * restarted. All on one PostgreSQL database.
  */
 
 const args = argsOf();
@@ -33,6 +47,8 @@ const unavailableRate = args.number("unavailable", "SOAK_UNAVAILABLE_RATE", 0.1)
 const earlyRate = args.number("early", "SOAK_EARLY_RATE", 0.05);
 const timeLimitS = args.number("time-limit", "SOAK_TIME_LIMIT", 280);
 const killOnce = !args.flag("no-kill");
+const instances = Math.max(1, args.number("instances", "SOAK_INSTANCES", 1));
+const withWorker = args.flag("worker", "SOAK_WORKER");
 const keep = args.flag("keep");
 const say = (line: string) => console.log(line);
 
@@ -72,7 +88,7 @@ async function main() {
   standIns.stopRetryingAt(deadline);
   const scratch = mkdtempSync(path.join(tmpdir(), "framechain-soak-"));
   let fresh: FreshPostgres | undefined;
-  let server: AppServer | undefined;
+  let cluster: Cluster | undefined;
   let sql: postgres.Sql | undefined;
   let ticking = true;
   try {
@@ -80,23 +96,24 @@ async function main() {
     // Migrate up front so the audit queries work even if the server never starts.
     await (await openDb({ postgresUrl: fresh.url }, appDir)).close();
     sql = postgres(fresh.url, { max: 2, onnotice: () => {} });
-    const env = appEnv({
-      port,
-      secrets,
-      database: { url: fresh.url },
-      services: standIns.env,
-      extra: {
-        // A job left `running` by the kill is reclaimed when its lease (SERVICE_TIMEOUT_MS + 30 s) ends.
-        SERVICE_TIMEOUT_MS: "2000",
-        SERVICE_RETRY_BASE_MS: "100",
-        DISPATCH_SWEEP_INTERVAL_MS: "1000",
-        LOG_LEVEL: "info",
-      },
-    });
-    const logFile = path.join(scratch, "server.log");
-    const start = () => startServer({ appDir, port, env, logFile });
-    server = await start();
-    say(`server ${server.url} on PostgreSQL ${fresh.name}; log ${logFile}`);
+    const envFor = (instancePort: number, extra: Record<string, string> = {}) =>
+      appEnv({
+        port: instancePort,
+        secrets,
+        database: { url: fresh!.url },
+        services: standIns.env,
+        extra: {
+          // A job left `running` by the kill is reclaimed when its lease (SERVICE_TIMEOUT_MS + 30 s) ends.
+          SERVICE_TIMEOUT_MS: "2000",
+          SERVICE_RETRY_BASE_MS: "100",
+          DISPATCH_SWEEP_INTERVAL_MS: "1000",
+          LOG_LEVEL: "info",
+          ...extra,
+        },
+      });
+    cluster = await startCluster(port, envFor, scratch);
+    const server = cluster;
+    say(`${cluster.describe} on PostgreSQL ${fresh.name}; logs in ${scratch}`);
     say(
       `${projectCount} projects × ${scenesPerProject} scenes; ${pct(duplicateRate)} duplicate deliveries, shuffled (0–400 ms), ` +
         `${pct(unavailableRate)} 503s, ${pct(earlyRate)} callbacks before the submission is answered; ` +
@@ -183,12 +200,12 @@ async function main() {
         });
         while (creating > 0) await sleep(10);
         killedAt = Date.now();
-        await server.kill();
+        const killed = await cluster.kill();
         say(
-          `  ${secondsSince(startedAt)} s: SIGKILL to the server's process group at ${scenes_done}/${totalScenes} scenes completed (${active_jobs} jobs active, ${standIns.pendingDeliveries} callbacks pending)`,
+          `  ${secondsSince(startedAt)} s: SIGKILL to ${killed} at ${scenes_done}/${totalScenes} scenes completed (${active_jobs} jobs active, ${standIns.pendingDeliveries} callbacks pending)`,
         );
         await sleep(500);
-        server = await start();
+        await cluster.restart();
         restartedAt = Date.now();
         reopen();
         say(`  ${secondsSince(startedAt)} s: restarted`);
@@ -224,11 +241,13 @@ async function main() {
       if (audit.problems.length > 40) say(`  … and ${audit.problems.length - 40} more`);
     }
     if (killedAt && restartedAt) say(`kill → restarted in ${restartedAt - killedAt} ms`);
+    const spread = cluster.spread();
+    if (spread) say(spread);
     say(`lost: ${audit.lost} doubled: ${audit.doubled}`);
     process.exitCode = audit.lost || audit.doubled || audit.problems.length || !settled ? 1 : 0;
   } finally {
     ticking = false;
-    await server?.stop();
+    await cluster?.stop();
     await standIns.close();
     await sql?.end({ timeout: 2 });
     if (keep) say(`kept: database ${fresh?.name}, logs in ${scratch}`);
@@ -492,6 +511,108 @@ async function auditRun(sql: postgres.Sql, standIns: StandIns, projectIds: strin
     ["statuses moved backwards", backwards],
   ];
   return { lost, doubled, problems, figures };
+}
+
+type Cluster = {
+  /** Where the app is reached: the one server, or the balancer in front of the web instances. */
+  url: string;
+  describe: string;
+  /** SIGKILLs what the crash test kills; says what. */
+  kill(): Promise<string>;
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+  /** How the callbacks spread over the web instances (scale-out only). */
+  spread(): string | null;
+};
+
+/**
+ * The dispatcher process of a split deployment. `npm run worker` once the app has it; until then
+ * (or in an app tree without it) a `next start` process that dispatches stands in for it — the
+ * web instances' DISPATCH_IN_WEB=false is what the scale-out run tests either way.
+ */
+function workerCommand(appDir: string): string[] | null {
+  const pkg = JSON.parse(readFileSync(path.join(appDir, "package.json"), "utf8")) as {
+    scripts?: Record<string, string>;
+  };
+  return pkg.scripts?.worker ? ["npm", "run", "--silent", "worker"] : null;
+}
+
+/**
+ * One `next start` (the default), or --instances N of them behind a round-robin balancer with
+ * DISPATCH_IN_WEB=false and, with --worker, one dispatcher process; all on one database.
+ */
+async function startCluster(
+  port: number,
+  envFor: (port: number, extra?: Record<string, string>) => Record<string, string>,
+  scratch: string,
+): Promise<Cluster> {
+  if (instances === 1 && !withWorker) {
+    const env = envFor(port);
+    const logFile = path.join(scratch, "server.log");
+    let server: AppServer = await startServer({ appDir, port, env, logFile });
+    return {
+      url: server.url,
+      describe: `server ${server.url}`,
+      async kill() {
+        await server.kill();
+        return "the server's process group";
+      },
+      async restart() {
+        server = await startServer({ appDir, port, env, logFile });
+      },
+      stop: () => server.stop(),
+      spread: () => null,
+    };
+  }
+  const ports: number[] = [port];
+  while (ports.length < instances + 1)
+    ports.push(await freePort(ports.at(-1)! + 1, ports.at(-1)! + 100));
+  const webPorts = ports.slice(0, instances);
+  const balancer = await startBalancer(webPorts.map((p) => `http://127.0.0.1:${p}`));
+  // Every callback URL points at the balancer; with a worker, web processes leave dispatch to it.
+  const shared = { APP_URL: balancer.url, ...(withWorker ? { DISPATCH_IN_WEB: "false" } : {}) };
+  const webs: AppServer[] = [];
+  const startWeb = (i: number) =>
+    startServer({
+      appDir,
+      port: webPorts[i]!,
+      env: envFor(webPorts[i]!, shared),
+      logFile: path.join(scratch, `web-${i + 1}.log`),
+    });
+  for (let i = 0; i < instances; i++) webs.push(await startWeb(i));
+  const command = withWorker ? workerCommand(appDir) : null;
+  const workerPort = ports[instances]!;
+  const workerEnv = envFor(workerPort, { APP_URL: balancer.url, DISPATCH_IN_WEB: "true" });
+  const workerLog = path.join(scratch, "worker.log");
+  const startWorker = async () =>
+    command
+      ? await startProcess({ appDir, command, env: workerEnv, logFile: workerLog })
+      : await startServer({ appDir, port: workerPort, env: workerEnv, logFile: workerLog });
+  let worker: Omit<AppServer, "url"> | null = withWorker ? await startWorker() : null;
+  const workerText = !withWorker
+    ? ""
+    : command
+      ? ` + a worker process (${command.join(" ")})`
+      : " + a dispatching `next start` standing in for the worker (this app has no `npm run worker`)";
+  return {
+    url: balancer.url,
+    describe: `${instances} web instances (${webPorts.join(", ")}${withWorker ? ", DISPATCH_IN_WEB=false" : ""}) behind ${balancer.url}${workerText}`,
+    async kill() {
+      await Promise.all([webs[0]!.kill(), worker?.kill()]);
+      return `web instance 1${worker ? " and the worker" : ""} (process groups)`;
+    },
+    async restart() {
+      const [web, restarted] = await Promise.all([startWeb(0), worker ? startWorker() : null]);
+      webs[0] = web;
+      worker = restarted;
+    },
+    async stop() {
+      await Promise.all([...webs.map((w) => w.stop()), worker?.stop()]);
+      await balancer.close();
+    },
+    spread: () =>
+      `requests answered per web instance (through the balancer): ${balancer.answered.map((n, i) => `#${i + 1} ${n}`).join(", ")}`,
+  };
 }
 
 /** True when the app's instrumentation.ts starts the periodic sweep itself. */
