@@ -10,7 +10,9 @@ const format = env.LOG_FORMAT ?? (env.NODE_ENV === "production" ? "json" : "pret
 
 export function log(level: Level, event: string, fields: Record<string, unknown> = {}) {
   if (ORDER[level] < ORDER[env.LOG_LEVEL]) return;
-  const write = level === "error" ? console.error : level === "warn" ? console.warn : console.log;
+  // Straight to the stream: Next's patched console costs more per line than the line itself.
+  const stream = level === "error" || level === "warn" ? process.stderr : process.stdout;
+  const write = (line: string) => stream.write(`${line}\n`);
   if (format === "json") {
     write(JSON.stringify({ time: new Date().toISOString(), level, event, ...fields }));
     return;

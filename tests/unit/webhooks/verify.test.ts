@@ -471,7 +471,7 @@ describe("missing signature and missing secret", () => {
   });
 
   it("in production, refuses every callback with 503 naming the variable, logged once per interval", async () => {
-    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    const errors = vi.spyOn(process.stderr, "write").mockImplementation(() => true);
     const { verifyCallback } = await withEnv({
       NODE_ENV: "production",
       VIDEO_WEBHOOK_SECRET: undefined,
@@ -509,7 +509,7 @@ describe("missing signature and missing secret", () => {
   });
 
   it("outside production, accepts unsigned callbacks with one warning per stage", async () => {
-    const warnings = vi.spyOn(console, "warn").mockImplementation(() => {});
+    const warnings = vi.spyOn(process.stderr, "write").mockImplementation(() => true);
     const { verifyCallback } = await withEnv({
       NODE_ENV: "development",
       VIDEO_WEBHOOK_SECRET: undefined,
