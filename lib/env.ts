@@ -100,6 +100,8 @@ export const envSchema = z.object({
   STAGE_TIMEOUT_SECONDS: withDefault(int(1), 1800),
   MAX_STAGE_ATTEMPTS: withDefault(int(1, 20), 3),
   DISPATCH_SWEEP_INTERVAL_MS: withDefault(int(0), 2000),
+  /** With PostgreSQL: each web process dispatches on a worker thread; false leaves it to `npm run worker`. */
+  DISPATCH_IN_WEB: withDefault(boolean, true),
   CRON_SECRET: optional(z.string().min(16, "must be at least 16 characters")),
 
   // Built-in simulator of the three services

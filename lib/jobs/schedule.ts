@@ -1,44 +1,85 @@
 import "server-only";
 import { after } from "next/server";
 
-/** At most this many dispatch loops per process; more callbacks just ask them to go round again. */
+/**
+ * Where this thread's dispatch happens:
+ * - "after-response" (default; the web thread with PGlite): after the response is sent;
+ * - "elsewhere": a worker thread or `npm run worker` dispatches, woken by the NOTIFY the
+ *   enqueueing statement sends — this thread does nothing;
+ * - "here": this thread is such a worker: run the loop now.
+ */
+export type DispatchMode = "after-response" | "elsewhere" | "here";
+
+/** At most this many dispatch loops per thread; more wake-ups just ask them to go round again. */
 const MAX_LOOPS = 4;
-const state = globalThis as unknown as { __framechainDispatch?: { loops: number; again: boolean } };
-state.__framechainDispatch ??= { loops: 0, again: false };
-const loops = state.__framechainDispatch;
+type State = { mode: DispatchMode; loops: number; again: boolean; running: Set<Promise<void>> };
+// On globalThis: dev reloads modules, and the mode is set once at start.
+const holder = globalThis as unknown as { __framechainDispatch?: State };
+holder.__framechainDispatch ??= {
+  mode: "after-response",
+  loops: 0,
+  again: false,
+  running: new Set(),
+};
+const state = holder.__framechainDispatch;
+
+export function setDispatchMode(mode: DispatchMode) {
+  state.mode = mode;
+}
+
+export function dispatchMode(): DispatchMode {
+  return state.mode;
+}
 
 /**
- * Runs the dispatcher once the response has been sent (`after()`), so no outbound call
- * delays an answer. Outside a request (scripts, the sweep) it runs on the next tick.
- * If this process dies first, the periodic sweep finds the queued jobs: nothing is lost.
- *
- * Coalesced: under load, callbacks share a few running loops (each claims a batch and
- * goes round again while asked to) instead of each starting its own claim queries.
+ * Asks for the due jobs to be delivered. On the web thread this runs once the response has
+ * been sent (`after()`), so no outbound call delays an answer; outside a request (scripts,
+ * the sweep) on the next tick. If this process dies first, the periodic sweep finds the
+ * queued jobs: nothing is lost.
  */
 export function scheduleDispatch() {
+  if (state.mode === "elsewhere") return;
+  if (state.mode === "here") {
+    void runDispatch();
+    return;
+  }
   try {
-    after(kick);
+    after(runDispatch);
   } catch {
-    setImmediate(kick);
+    setImmediate(runDispatch);
   }
 }
 
-async function kick() {
-  if (loops.loops >= MAX_LOOPS) {
-    loops.again = true;
+/**
+ * Coalesced: wake-ups share a few running loops (each claims a batch and goes round again
+ * while asked to) instead of each starting its own claim queries. Resolves when the loop it
+ * started has finished, or at once when it asked a running loop to go round again.
+ */
+export async function runDispatch(): Promise<void> {
+  if (state.loops >= MAX_LOOPS) {
+    state.again = true;
     return;
   }
-  loops.loops++;
-  try {
-    // Imported lazily: the dispatcher pulls in the service clients, which callers here need not load.
-    const { dispatchDueJobs } = await import("./dispatcher");
-    do {
-      loops.again = false;
-      await dispatchDueJobs();
-    } while (loops.again);
-  } catch (error) {
-    console.error("[framechain] dispatch failed", error);
-  } finally {
-    loops.loops--;
-  }
+  state.loops++;
+  const loop = (async () => {
+    try {
+      // Imported lazily: the dispatcher pulls in the service clients, which callers here need not load.
+      const { dispatchDueJobs } = await import("./dispatcher");
+      do {
+        state.again = false;
+        await dispatchDueJobs();
+      } while (state.again);
+    } catch (error) {
+      console.error("[framechain] dispatch failed", error);
+    } finally {
+      state.loops--;
+    }
+  })();
+  state.running.add(loop);
+  await loop.finally(() => state.running.delete(loop));
+}
+
+/** Resolves when every loop running now has finished (clean shutdown). */
+export async function dispatchIdle(): Promise<void> {
+  while (state.running.size) await Promise.allSettled([...state.running]);
 }
