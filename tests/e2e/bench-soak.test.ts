@@ -61,25 +61,79 @@ function cleanEnv() {
   return env;
 }
 
+/** A number as the scripts print it ("12", "3.45"), or "n/a" when the source is unavailable. */
+const NUM = String.raw`\d+(?:\.\d+)?`;
+
 describe("npm run bench (short)", () => {
-  it("measures bare, callback and slow-downstream runs and a whole project, every callback applied, and ends with the summary line", async () => {
+  it("measures bare, callback and slow-downstream runs (max and paced), statements per stage and a whole project, every callback applied, and ends with the summary line", async () => {
+    // Count-bounded everywhere it is measured (requests, not seconds), so a busy machine makes
+    // the run slower, never emptier: every figure rests on the same number of samples.
     const { code, output, lastLine } = await runScript("bench", [], {
-      BENCH_DURATION: "1",
+      BENCH_REQUESTS: "300",
       BENCH_WARMUP: "1",
       BENCH_ROUNDS: "1",
+      BENCH_RATE: "20",
+      BENCH_PACED_REQUESTS: "100",
       BENCH_SCENES: "4",
       BENCH_ORCHESTRATION_RUNS: "1",
       BENCH_SLOW_MS: "500",
-      BENCH_SEED: "2500",
-      ...(postgresUrl ? { DATABASE_URL: postgresUrl } : {}),
+      BENCH_SEED: "1500",
+      ...(postgresUrl
+        ? {
+            DATABASE_URL: postgresUrl,
+            BENCH_FLAT: "true",
+            BENCH_FLAT_PROJECTS: "10,300",
+            BENCH_FLAT_REQUESTS: "60",
+            BENCH_FLAT_ROUNDS: "1",
+            BENCH_LONG: "4",
+          }
+        : {}),
     });
     expect(code, output).toBe(0);
     expect(output).not.toContain("INVALID RUN");
+    // Every measured run is a table row whose figures parse (p50, p99, requests, CPU per request).
+    for (const row of [
+      /^bare +round 1 /m,
+      /^callback +round 1 /m,
+      /^callback, slow downstream +round 1 /m,
+      /^callback +paced 20\/s /m,
+      /^callback, slow downstream +paced 20\/s /m,
+    ]) {
+      const line = output.split("\n").find((l) => row.test(l));
+      expect(line, output).toBeDefined();
+      const cells = line!.trim().split(/ {2,}/);
+      // run, label, req/s, p50, p99, errors, non-2xx, not applied, requests, app cpu, db cpu, stmts app, stmts db
+      expect(cells, line).toHaveLength(13);
+      for (const cell of cells.slice(2, 10)) expect(cell, line).toMatch(new RegExp(`^${NUM}$`));
+    }
+    expect(output).toMatch(/^ {2}max runs: autocannon, .* paced runs: 100 requests each/m);
     expect(output).toMatch(/orchestration: 4-scene project, .* 9 stages/);
-    expect(lastLine).toMatch(
-      /^callback\/bare throughput ratio: \d+\.\d\d {2}p99 callback: \d+ ms {2}p99 with slow downstream: \d+ ms$/,
+    // The app's own statement counter is always there; the database's count may be "n/a (reason)".
+    const statements = output.match(
+      /^statements per stage \(callback \+ its dispatch, .*\): app counter (\S+), database (.+)$/m,
     );
-  }, 180_000);
+    expect(statements, output).not.toBeNull();
+    expect(statements![1]).toMatch(new RegExp(`^${NUM}$`));
+    expect(statements![2]).toMatch(new RegExp(`^(${NUM} \\(.+\\)|n/a \\(.+\\))$`));
+    expect(output).toMatch(
+      new RegExp(`^app CPU per request: bare ${NUM} ms, callback ${NUM} ms`, "m"),
+    );
+    if (postgresUrl) {
+      expect(output).toMatch(new RegExp(`^database CPU per callback: ${NUM} ms`, "m"));
+      expect(output).toMatch(
+        new RegExp(`^flatness: CPU per callback \\(app \\+ database\\) ${NUM} → ${NUM} ms`, "m"),
+      );
+      expect(output).toMatch(
+        new RegExp(
+          `^long run: database CPU per callback first window ${NUM} ms, last ${NUM} ms`,
+          "m",
+        ),
+      );
+    }
+    expect(lastLine).toMatch(
+      /^callback\/bare throughput ratio: \d+\.\d\d {2}p99 callback: \d+ ms {2}p99 with slow downstream: \d+ ms {2}statements per stage: \d+\.\d$/,
+    );
+  }, 300_000);
 });
 
 const skipSoak = !postgresUrl && process.env.CI !== "true";
@@ -99,4 +153,26 @@ describe.skipIf(skipSoak)("npm run soak (short)", () => {
     expect(lastLine).toBe("lost: 0 doubled: 0");
     expect(code, output).toBe(0);
   }, 180_000);
+
+  it("scales out: two web processes (DISPATCH_IN_WEB=false) and a worker on one database, web 1 and the worker SIGKILLed midway, nothing lost or doubled", async () => {
+    if (!postgresUrl) throw new Error("the soak needs PostgreSQL: set TEST_DATABASE_URL");
+    const { code, output, lastLine } = await runScript("soak", ["--instances", "2", "--worker"], {
+      DATABASE_URL: postgresUrl,
+      SOAK_PROJECTS: "8",
+      SOAK_SCENES: "3",
+      SOAK_TIME_LIMIT: "120",
+    });
+    expect(output).toMatch(
+      /^2 web instances \(.*DISPATCH_IN_WEB=false\) behind http:\/\/127\.0\.0\.1:\d+ \+ /m,
+    );
+    expect(output).toMatch(/SIGKILL to web instance 1 and the worker/);
+    expect(output).toMatch(/projects completed\s+8\/8/);
+    // Both web instances answered callbacks (round robin: deterministic, not a timing).
+    const spread = output.match(/requests answered per web instance .*: #1 (\d+), #2 (\d+)/);
+    expect(spread, output).not.toBeNull();
+    expect(Number(spread![1])).toBeGreaterThan(0);
+    expect(Number(spread![2])).toBeGreaterThan(0);
+    expect(lastLine).toBe("lost: 0 doubled: 0");
+    expect(code, output).toBe(0);
+  }, 240_000);
 });
