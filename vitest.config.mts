@@ -51,6 +51,20 @@ export default defineConfig({
       {
         resolve: { alias },
         test: {
+          // tests/security: issue 11's holes replayed from outside (real Requests against the
+          // real proxy and route handlers), each asserting the fixed behaviour; plus a fuzz
+          // of the management API. Same environment as the integration suites.
+          name: "security",
+          include: ["tests/security/**/*.test.ts"],
+          setupFiles: ["tests/setup/database.ts"],
+          env: testEnv,
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        resolve: { alias },
+        test: {
           name: "e2e",
           include: ["tests/e2e/**/*.test.ts"],
           testTimeout: 120_000,
