@@ -24,7 +24,7 @@ async function main() {
   for (const file of [".env.local", ".env"]) if (existsSync(file)) process.loadEnvFile(file);
   // Imported after the files above are loaded: lib/env parses process.env once, on import.
   const { STAGES } = await import("@/lib/webhooks/stages");
-  const { hmacSha256, signRef } = await import("@/lib/webhooks/signing");
+  const { hmacSha256, signRef } = await import("@/lib/services/signing");
   const { appUrl } = await import("@/lib/services/app-url");
 
   const { positionals, values } = parseArgs({

@@ -1,14 +1,13 @@
 import type { Job } from "@/lib/db/schema";
-
-/** The fields of a job its request is built from. */
-type JobForRequest = Pick<Job, "id" | "kind" | "projectId" | "sceneId" | "payload">;
-
 import { env } from "@/lib/env";
-import { signRef } from "@/lib/webhooks/signing";
-import { STAGES, type Stage } from "@/lib/webhooks/stages";
+import type { WebhookSource } from "@/lib/pipeline/statuses";
 import { appUrl } from "./app-url";
 import { serviceBase } from "./endpoints";
 import type { ServiceRequest } from "./http";
+import { signRef } from "./signing";
+
+/** The fields of a job its request is built from. */
+type JobForRequest = Pick<Job, "id" | "kind" | "projectId" | "sceneId" | "payload">;
 
 /**
  * The exact outbound request of CONTRACT.md §3 for a job, or why it cannot be made.
@@ -94,11 +93,21 @@ export function buildServiceRequest(
   }
 }
 
-/** `{APP_URL}/api/webhooks/<stage>?ref=<job id>&sig=<hmac>`; unsigned when the stage has no secret (dev). */
-export function callbackUrl(stage: Stage, jobId: string): string {
-  const url = new URL(`${appUrl()}/api/webhooks/${stage}`);
+/**
+ * The secrets of each callback endpoint (CONTRACT §2), comma-separated for rotation: the
+ * first signs the callback URLs we hand out; any of them verifies what comes back.
+ */
+export const CALLBACK_SECRETS: Record<WebhookSource, () => string[] | undefined> = {
+  "video-complete": () => env.VIDEO_WEBHOOK_SECRET,
+  "last-frame-complete": () => env.LAST_FRAME_WEBHOOK_SECRET,
+  "stitch-complete": () => env.STITCH_WEBHOOK_SECRET,
+};
+
+/** `{APP_URL}/api/webhooks/<source>?ref=<job id>&sig=<hmac>`; unsigned when the source has no secret (dev). */
+export function callbackUrl(source: WebhookSource, jobId: string): string {
+  const url = new URL(`${appUrl()}/api/webhooks/${source}`);
   url.searchParams.set("ref", jobId);
-  const secret = STAGES[stage].secrets()?.[0];
+  const secret = CALLBACK_SECRETS[source]()?.[0];
   if (secret) url.searchParams.set("sig", signRef(secret, jobId));
   return url.toString();
 }

@@ -1,6 +1,6 @@
 import { log } from "@/lib/observability/log";
 import { parseRetryAfter } from "@/lib/services/http";
-import { hmacSha256 } from "@/lib/webhooks/signing";
+import { hmacSha256 } from "@/lib/services/signing";
 import { type Stage, STAGES } from "@/lib/webhooks/stages";
 import { chance, knobs } from "./config";
 import { type CallbackBody, callbackSequence, terminalBody } from "./payloads";

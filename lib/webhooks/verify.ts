@@ -1,6 +1,6 @@
 import { env, isProduction } from "@/lib/env";
 import { log } from "@/lib/observability/log";
-import { hmacRaw, hmacSha256, safeEqual, signRef } from "./signing";
+import { hmacRaw, hmacSha256, safeEqual, signRef } from "@/lib/services/signing";
 import { STAGES, type Stage } from "./stages";
 
 /**

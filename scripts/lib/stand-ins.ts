@@ -1,7 +1,7 @@
 import { once } from "node:events";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { hmacSha256 } from "@/lib/webhooks/signing";
+import { hmacSha256 } from "@/lib/services/signing";
 import { sleep } from "./app-server";
 
 /**

@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { hmacSha256 } from "@/lib/webhooks/signing";
+import { hmacSha256 } from "@/lib/services/signing";
 import { callbackRequest, TEST_SECRETS, type TestStage } from "../../helpers/callbacks";
 import { type FakeServices, startFakeServices } from "../../helpers/fake-services";
 import { type App, completionFor, loadApp } from "../../helpers/pipeline-driver";

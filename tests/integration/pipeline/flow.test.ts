@@ -399,7 +399,7 @@ describe("crash safety", () => {
       const taskId = `race-${i}`;
       const callbackUrl = `http://127.0.0.1:3999/api/webhooks/video-complete?ref=${job!.id}`;
       const signed = new URL(callbackUrl);
-      const { signRef } = await import("@/lib/webhooks/signing");
+      const { signRef } = await import("@/lib/services/signing");
       signed.searchParams.set("sig", signRef("test-video-secret", job!.id));
       const [answer] = await Promise.all([
         app.send(

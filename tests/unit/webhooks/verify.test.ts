@@ -346,7 +346,7 @@ describe("Standard Webhooks headers", () => {
 describe("signed callback URL (?ref=&sig=)", () => {
   it("accepts a valid sig and returns the ref", async () => {
     const { verifyCallback } = await withEnv({});
-    const { signRef } = await import("@/lib/webhooks/signing");
+    const { signRef } = await import("@/lib/services/signing");
     const sig = signRef("test-video-secret", "job_123");
     expect(verifyCallback("video-complete", input("{}", {}, `?ref=job_123&sig=${sig}`))).toEqual({
       ok: true,
@@ -361,7 +361,7 @@ describe("signed callback URL (?ref=&sig=)", () => {
 
   it("refuses a sig of another ref, of another secret, or a malformed one", async () => {
     const { verifyCallback } = await withEnv({});
-    const { signRef } = await import("@/lib/webhooks/signing");
+    const { signRef } = await import("@/lib/services/signing");
     for (const query of [
       `?ref=job_124&sig=${signRef("test-video-secret", "job_123")}`,
       `?ref=job_123&sig=${signRef("other-secret", "job_123")}`,
@@ -399,7 +399,7 @@ describe("signed callback URL (?ref=&sig=)", () => {
 
   it("returns the ref alongside a body signature when both verify", async () => {
     const { verifyCallback } = await withEnv({});
-    const { signRef } = await import("@/lib/webhooks/signing");
+    const { signRef } = await import("@/lib/services/signing");
     const body = '{"task_id":"t1"}';
     const result = verifyCallback(
       "video-complete",
@@ -416,7 +416,7 @@ describe("signed callback URL (?ref=&sig=)", () => {
 describe("secret rotation", () => {
   it("accepts the second of two secrets in every scheme", async () => {
     const { verifyCallback } = await withEnv({ VIDEO_WEBHOOK_SECRET: "old-secret, new-secret" });
-    const { signRef } = await import("@/lib/webhooks/signing");
+    const { signRef } = await import("@/lib/services/signing");
     const body = '{"task_id":"t1"}';
     const now = Math.floor(Date.now() / 1000);
     const standard = new Webhook(Buffer.from("new-secret"), { format: "raw" }).sign(

@@ -2,7 +2,7 @@ import { NextResponse } from "next/server";
 import { env } from "@/lib/env";
 import { AppError, handle } from "@/lib/http/errors";
 import { sweep } from "@/lib/jobs/dispatcher";
-import { safeEqual } from "@/lib/webhooks/signing";
+import { safeEqual } from "@/lib/services/signing";
 
 // GET /api/cron/tick – one sweep pass, for hosts without long-lived processes (Bearer CRON_SECRET)
 export const GET = handle(async (request: Request) => {
