@@ -5,6 +5,7 @@ import { useCallback, useRef, useState } from "react";
 import type { ProjectSummaryView } from "@/lib/projects/serialize";
 import { Icon } from "./icons";
 import { LiveIndicator } from "./live-indicator";
+import { mediaSrc } from "./media-src";
 import { NewProjectLink } from "./new-project-link";
 import { ProgressBar } from "./progress-bar";
 import { projectBarTone, projectPercent, scenesDoneText, stageText } from "./project-progress";
@@ -119,7 +120,12 @@ function ProjectRow({ project: p }: { project: ProjectSummaryView }) {
       <div className="row-span-3 aspect-video self-start overflow-hidden rounded bg-slate-100 ring-1 ring-slate-200 sm:row-span-1 sm:self-center dark:bg-slate-800 dark:ring-slate-700">
         {p.thumbnail_url ? (
           // biome-ignore lint/performance/noImgElement: external media from the stitch service
-          <img src={p.thumbnail_url} alt="" className="size-full object-cover" loading="lazy" />
+          <img
+            src={mediaSrc(p.thumbnail_url)}
+            alt=""
+            className="size-full object-cover"
+            loading="lazy"
+          />
         ) : (
           <div className="flex size-full items-center justify-center text-slate-400 dark:text-slate-500">
             <Icon name="film" className="size-5" />

@@ -7,6 +7,7 @@ import type { ProjectView } from "@/lib/projects/serialize";
 import { ActivityLog } from "./activity-log";
 import { Icon } from "./icons";
 import { LiveIndicator } from "./live-indicator";
+import { mediaSrc } from "./media-src";
 import { ProgressBar } from "./progress-bar";
 import { ProjectActions } from "./project-actions";
 import { projectBarTone, projectPercent, scenesDoneText, stageText } from "./project-progress";
@@ -143,13 +144,13 @@ export function ProjectLive({
               data-final-video
               controls
               preload="metadata"
-              poster={project.thumbnail_url ?? undefined}
-              src={project.final_video_url}
+              poster={mediaSrc(project.thumbnail_url) ?? undefined}
+              src={mediaSrc(project.final_video_url)}
               className="aspect-video w-full"
             />
           </div>
           <a
-            href={project.final_video_url}
+            href={mediaSrc(project.final_video_url)}
             target="_blank"
             rel="noreferrer noopener"
             className="inline-flex items-center gap-1 text-sm text-sky-700 underline dark:text-sky-400"

@@ -1,6 +1,7 @@
 import type { ProjectStatus } from "@/lib/db/schema";
 import type { SceneView } from "@/lib/projects/serialize";
 import { Icon } from "./icons";
+import { mediaSrc } from "./media-src";
 import { ProgressBar } from "./progress-bar";
 import { type SceneDisplayStatus, SceneStatusBadge, sceneDisplayStatus } from "./status";
 
@@ -57,7 +58,7 @@ export function SceneCard({
   const working = shown === "generating_video" || shown === "extracting_frame";
   // A cancel is the user's decision: its note is neutral, not an error.
   const error = shown === "cancelled" || shown === "skipped" ? null : scene.error;
-  const preview = scene.thumbnail_url ?? scene.last_frame_url;
+  const preview = mediaSrc(scene.thumbnail_url ?? scene.last_frame_url);
   return (
     <article
       aria-labelledby={`scene-${scene.id}-title`}
@@ -156,7 +157,7 @@ export function SceneCard({
           <div className="flex flex-wrap items-center gap-3 text-xs">
             {scene.video_url && (
               <a
-                href={scene.video_url}
+                href={mediaSrc(scene.video_url)}
                 target="_blank"
                 rel="noreferrer noopener"
                 className="text-sky-700 underline dark:text-sky-400"
@@ -166,14 +167,14 @@ export function SceneCard({
             )}
             {scene.last_frame_url && (
               <a
-                href={scene.last_frame_url}
+                href={mediaSrc(scene.last_frame_url)}
                 target="_blank"
                 rel="noreferrer noopener"
                 className="inline-flex items-center gap-1.5 text-sky-700 underline dark:text-sky-400"
               >
                 {/* biome-ignore lint/performance/noImgElement: external media from the last-frame service */}
                 <img
-                  src={scene.last_frame_url}
+                  src={mediaSrc(scene.last_frame_url)}
                   alt=""
                   className="h-6 w-10 rounded object-cover ring-1 ring-slate-300 dark:ring-slate-600"
                   loading="lazy"

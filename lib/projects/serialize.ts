@@ -1,6 +1,10 @@
 import type { Project, Scene } from "@/lib/db/schema";
+import { currentMediaUrl as media } from "@/lib/simulator/media";
 
-/** The API's snake_case view of a scene (CONTRACT.md §4). */
+/**
+ * The API's snake_case view of a scene (CONTRACT.md §4). Simulator media URLs are given
+ * at the app's current address (they were stored with the one it had then).
+ */
 export function serializeScene(scene: Scene) {
   return {
     id: scene.id,
@@ -10,10 +14,10 @@ export function serializeScene(scene: Scene) {
     status: scene.status,
     attempts: scene.attempts,
     progress: scene.progress,
-    video_url: scene.videoUrl,
-    thumbnail_url: scene.thumbnailUrl,
-    last_frame_url: scene.lastFrameUrl,
-    start_image_url: scene.startImageUrl,
+    video_url: media(scene.videoUrl),
+    thumbnail_url: media(scene.thumbnailUrl),
+    last_frame_url: media(scene.lastFrameUrl),
+    start_image_url: media(scene.startImageUrl),
     error: scene.error,
     created_at: scene.createdAt.toISOString(),
     updated_at: scene.updatedAt.toISOString(),
@@ -58,8 +62,8 @@ export function serializeProject(project: Project, progress: ProjectProgress) {
     name: project.name,
     status: project.status,
     start_image_url: project.startImageUrl,
-    final_video_url: project.finalVideoUrl,
-    thumbnail_url: project.thumbnailUrl,
+    final_video_url: media(project.finalVideoUrl),
+    thumbnail_url: media(project.thumbnailUrl),
     duration: project.duration,
     error: project.error,
     run: project.run,

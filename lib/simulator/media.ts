@@ -1,5 +1,6 @@
 import { appUrl } from "@/lib/services/app-url";
 import { CLIP_LINE_CHARS, type ClipScene, renderClip } from "./clip";
+import { type MediaRecord, recallMedia } from "./media-store";
 import { boundedSet, findTask, type SimTask } from "./state";
 
 /**
@@ -21,11 +22,38 @@ export function mediaUrl(taskId: string, kind: MediaKind): string {
   return `${appUrl()}/api/simulator/media/${encodeURIComponent(taskId)}/${kind}.${MEDIA_FORMAT[kind]}`;
 }
 
+const MEDIA_PATH = /^\/api\/simulator\/media\/([^/]+)\/[a-z-]+\.(svg|mp4)$/;
+
 /** The task a simulator media URL belongs to, when the URL is one of ours. */
 export function taskOfMediaUrl(url: string): SimTask | undefined {
-  const match = /\/api\/simulator\/media\/([^/]+)\/[a-z-]+\.(svg|mp4)$/.exec(new URL(url).pathname);
+  const match = MEDIA_PATH.exec(new URL(url).pathname);
   return match ? findTask(decodeURIComponent(match[1]!)) : undefined;
 }
+
+/** What a task's media are drawn from: the live task, else its record saved before a restart. */
+function mediaTask(taskId: string): MediaRecord | undefined {
+  return findTask(taskId) ?? recallMedia(taskId) ?? undefined;
+}
+
+/**
+ * A simulator media URL made to work wherever this app now answers: the URL carries the
+ * address the app had when the media were made (`http://localhost:3000/…`), which is wrong
+ * after a port or host change. Loopback addresses are rebased onto APP_URL; anything else
+ * (a real service's URL, a public APP_URL) is returned as it is.
+ */
+export function currentMediaUrl(url: string): string;
+export function currentMediaUrl(url: string | null): string | null;
+export function currentMediaUrl(url: string | null): string | null {
+  if (!url) return url;
+  try {
+    const parsed = new URL(url);
+    if (!MEDIA_PATH.test(parsed.pathname) || !LOOPBACK.has(parsed.hostname)) return url;
+    return `${appUrl()}${parsed.pathname}`;
+  } catch {
+    return url;
+  }
+}
+const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]"]);
 
 export type Media = { body: string | Uint8Array<ArrayBuffer>; contentType: string; known: boolean };
 
@@ -33,7 +61,7 @@ export type Media = { body: string | Uint8Array<ArrayBuffer>; contentType: strin
 export function renderMedia(taskId: string, file: string): Media | null {
   const [kind, format] = file.split(".") as [MediaKind, string];
   if (!Object.hasOwn(MEDIA_FORMAT, kind) || MEDIA_FORMAT[kind] !== format) return null;
-  const task = findTask(taskId);
+  const task = mediaTask(taskId);
   if (format === "svg") {
     return {
       body: renderStill(taskId, task, kind),
@@ -47,7 +75,7 @@ export function renderMedia(taskId: string, file: string): Media | null {
 const clipCache = new Map<string, Uint8Array<ArrayBuffer>>();
 
 /** A clip is a few tens of KB built in a few ms; players ask for it in ranges, so keep the last few. */
-function clipOf(taskId: string, task: SimTask | undefined): Uint8Array<ArrayBuffer> {
+function clipOf(taskId: string, task: MediaRecord | undefined): Uint8Array<ArrayBuffer> {
   const cached = clipCache.get(taskId);
   if (cached) return cached;
   const clip = renderClip(task ? clipScenes(task) : [unknownScene(`task ${taskId}`)]);
@@ -55,7 +83,7 @@ function clipOf(taskId: string, task: SimTask | undefined): Uint8Array<ArrayBuff
   return clip;
 }
 
-function clipScenes(task: SimTask): ClipScene[] {
+function clipScenes(task: MediaRecord): ClipScene[] {
   const scenes = task.service === "stitch" ? task.videoUrls.map(sourceVideo) : [task];
   return scenes.map((scene, i) =>
     scene?.sceneNumber
@@ -145,16 +173,17 @@ function renderCard(card: Card): string {
   ].join("");
 }
 
+/** What a card says it is; a scene's thumbnail is also a one-scene project's poster, so "video". */
 const LABELS: Record<MediaKind, string> = {
   video: "video",
-  thumbnail: "thumbnail",
+  thumbnail: "video",
   "last-frame": "last frame",
   final: "final video",
   poster: "final video",
 };
 
 /** The SVG card of a still; an unknown task (e.g. after a restart) gets a neutral one. */
-function renderStill(taskId: string, task: SimTask | undefined, kind: MediaKind): string {
+function renderStill(taskId: string, task: MediaRecord | undefined, kind: MediaKind): string {
   if (!task) {
     return renderCard({
       hue: 220,
@@ -194,10 +223,11 @@ function sceneList(lines: string[]): string[] {
   return [...lines.slice(0, 3).map(cut), `… and ${lines.length - 3} more`];
 }
 
-function sourceVideo(url: string | undefined): SimTask | undefined {
+function sourceVideo(url: string | undefined): MediaRecord | undefined {
   if (!url) return undefined;
   try {
-    const task = taskOfMediaUrl(url);
+    const match = MEDIA_PATH.exec(new URL(url).pathname);
+    const task = match ? mediaTask(decodeURIComponent(match[1]!)) : undefined;
     return task?.service === "video" ? task : undefined;
   } catch {
     return undefined;

@@ -4,6 +4,8 @@
  * bounded so a long soak run cannot grow it without limit.
  */
 
+import { rememberMedia } from "./media-store";
+
 export type SimService = "video" | "last-frame" | "stitch";
 export type PayloadShape = "documented" | "service";
 export type TaskOutcome = "completed" | "failed" | "silent";
@@ -128,6 +130,7 @@ export function boundedPush<T>(list: T[], item: T, max: number) {
 export function saveTask(task: SimTask) {
   const s = store();
   boundedSet(s.tasks, task.id, task, MAX_TASKS);
+  rememberMedia(task); // its media must still render after a restart
   if (task.idempotencyKey)
     boundedSet(s.idempotency, `${task.service}:${task.idempotencyKey}`, task.id, MAX_TASKS);
   boundedPush(

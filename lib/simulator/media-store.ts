@@ -1,0 +1,77 @@
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { env } from "@/lib/env";
+import { log } from "@/lib/observability/log";
+import type { SimTask } from "./state";
+
+/**
+ * What the simulator's media are drawn from, kept on disk beside the PGlite data
+ * (`.data/simulator-media/<task id>.json`) so that a completed project's thumbnails, last
+ * frames and videos still show the same scene cards after a restart. The rest of a task
+ * (timers, idempotency, callbacks) stays in memory: a restart may forget those.
+ * With an in-memory database (`memory://`, tests) nothing is written.
+ */
+export type MediaRecord = Pick<
+  SimTask,
+  "id" | "service" | "sceneNumber" | "prompt" | "duration" | "videoUrls"
+>;
+
+/** Task ids the simulator hands out (`task_<ms>_<hex>` or a UUID): nothing else becomes a file name. */
+const SAFE_ID = /^[A-Za-z0-9_-]{1,100}$/;
+const MAX_CACHED = 500;
+const recalled = new Map<string, MediaRecord>();
+
+export function mediaDir(dataDir: string = env.PGLITE_DATA_DIR): string | null {
+  if (dataDir.startsWith("memory://")) return null;
+  return path.join(path.dirname(path.resolve(dataDir)), "simulator-media");
+}
+
+function cache(taskId: string, record: MediaRecord) {
+  recalled.delete(taskId);
+  recalled.set(taskId, record);
+  if (recalled.size > MAX_CACHED) recalled.delete(recalled.keys().next().value!);
+}
+
+/** Called for every accepted task; a failed write only costs the cards after a restart. */
+export function rememberMedia(task: SimTask): void {
+  const dir = mediaDir();
+  if (!dir || !SAFE_ID.test(task.id)) return;
+  const record: MediaRecord = {
+    id: task.id,
+    service: task.service,
+    sceneNumber: task.sceneNumber,
+    prompt: task.prompt,
+    duration: task.duration,
+    videoUrls: task.videoUrls,
+  };
+  try {
+    mkdirSync(dir, { recursive: true });
+    const file = path.join(dir, `${task.id}.json`);
+    writeFileSync(`${file}.tmp`, JSON.stringify(record));
+    renameSync(`${file}.tmp`, file); // never a half-written file
+    cache(task.id, record);
+  } catch (error) {
+    log("warn", "simulator.media_not_saved", {
+      task_id: task.id,
+      message: (error as Error).message,
+    });
+  }
+}
+
+/** A task's media record from disk (after a restart), or null when there is none. */
+export function recallMedia(taskId: string): MediaRecord | null {
+  const dir = mediaDir();
+  if (!dir || !SAFE_ID.test(taskId)) return null;
+  const cached = recalled.get(taskId);
+  if (cached) return cached;
+  let record: MediaRecord | null = null;
+  try {
+    const parsed = JSON.parse(readFileSync(path.join(dir, `${taskId}.json`), "utf8"));
+    if (parsed && parsed.id === taskId && Array.isArray(parsed.videoUrls)) record = parsed;
+  } catch {
+    // not ours, or never written
+  }
+  // Only hits are cached: a task whose file appears later (another process) is found then.
+  if (record) cache(taskId, record);
+  return record;
+}
