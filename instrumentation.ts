@@ -6,6 +6,8 @@ import * as Sentry from "@sentry/nextjs";
  */
 export async function register() {
   if (process.env.NEXT_RUNTIME !== "nodejs") return;
+  // TRACE and `GET *` would reach Next and fail there with a 500: refuse them first.
+  (await import("@/lib/http/raw-guard")).installRawRequestGuard();
   const { startServer } = await import("@/lib/server-start");
   await startServer();
 }

@@ -1,5 +1,6 @@
 import { NextResponse } from "next/server";
 import { ZodError, z } from "zod";
+import { isPlausibleId, isStorableText, unstorableTextIn } from "./text";
 
 /** The app's one error type: a code the client can act on, mapped to one HTTP status. */
 export const ERROR_STATUS = {
@@ -98,6 +99,13 @@ export async function readJson<T extends z.ZodType>(
       issues: [{ path: "", message: "invalid JSON" }],
     });
   }
+  // What the database cannot hold is the sender's mistake: 400, never a failed query.
+  const unstorable = unstorableTextIn(body);
+  if (unstorable) {
+    throw new AppError("bad_request", "Invalid request", {
+      issues: [{ path: unstorable.path, message: unstorable.message }],
+    });
+  }
   const parsed = schema.safeParse(body);
   if (!parsed.success) throw badRequest(parsed.error);
   return parsed.data;
@@ -105,7 +113,15 @@ export async function readJson<T extends z.ZodType>(
 
 /** Validates a request's query string; 400 with the schema's issues otherwise. */
 export function readQuery<T extends z.ZodType>(request: Request, schema: T): z.output<T> {
-  const parsed = schema.safeParse(Object.fromEntries(new URL(request.url).searchParams));
+  const params = new URL(request.url).searchParams;
+  for (const [key, value] of params) {
+    if (!isStorableText(key) || !isStorableText(value)) {
+      throw new AppError("bad_request", "Invalid request", {
+        issues: [{ path: key, message: "contains a NUL character or invalid Unicode" }],
+      });
+    }
+  }
+  const parsed = schema.safeParse(Object.fromEntries(params));
   if (!parsed.success) throw badRequest(parsed.error);
   return parsed.data;
 }
@@ -116,13 +132,26 @@ export const pageQuery = {
   cursor: z.string().max(500).optional(),
 };
 
-/** Wraps a route handler so every thrown error becomes the shared error response. */
+/**
+ * Wraps a route handler so every thrown error becomes the shared error response, and a
+ * dynamic segment no id could match (a NUL or other control character, invalid Unicode)
+ * is a 404 before the handler runs: it can name nothing, and must never reach a query.
+ */
 export function handle<A extends unknown[]>(fn: (...args: A) => Promise<Response>) {
   return async (...args: A): Promise<Response> => {
     try {
+      if (!(await paramsArePlausible(args[1]))) throw new AppError("not_found", "Not found");
       return await fn(...args);
     } catch (error) {
       return errorResponse(error);
     }
   };
+}
+
+/** Next passes a dynamic route's segments as `ctx.params` (a Promise of strings or string arrays). */
+async function paramsArePlausible(ctx: unknown): Promise<boolean> {
+  const params = (ctx as { params?: unknown } | undefined)?.params;
+  if (!params || typeof (params as Promise<unknown>).then !== "function") return true;
+  const values = Object.values(((await params) ?? {}) as Record<string, unknown>);
+  return values.flat().every((v) => typeof v !== "string" || isPlausibleId(v));
 }

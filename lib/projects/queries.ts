@@ -4,6 +4,7 @@ import { type Executor, getDb } from "@/lib/db/client";
 import { type Project, type ProjectStatus, projects, type Scene, scenes } from "@/lib/db/schema";
 import { decodeCursor, encodeCursor } from "@/lib/http/cursor";
 import { AppError } from "@/lib/http/errors";
+import { isPlausibleId } from "@/lib/http/text";
 import { newId } from "@/lib/ids";
 import type { CreateProjectInput } from "./input";
 import {
@@ -43,6 +44,7 @@ export async function findProject(
   id: string,
   executor?: Executor,
 ): Promise<{ project: Project; scenes: Scene[] } | null> {
+  if (!isPlausibleId(id)) return null; // a NUL or invalid Unicode names nothing, and would fail the query
   const db = executor ?? (await getDb());
   const [project] = await db.select().from(projects).where(eq(projects.id, id)).limit(1);
   if (!project) return null;
