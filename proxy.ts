@@ -1,18 +1,23 @@
 import { type NextRequest, NextResponse } from "next/server";
 import { checkAccess } from "@/lib/auth/access";
 import { env, isProduction } from "@/lib/env";
+import { refuseMalformed } from "@/lib/http/request-guard";
 
 /**
  * Next 16's request proxy (formerly middleware): admin access control in front of the
  * management API, /api/metrics and the pages. The rules are in lib/auth/access.ts.
  */
-export function proxy(request: NextRequest) {
+export async function proxy(request: NextRequest) {
   return (
-    checkAccess(request, {
+    refuseMalformed(request.nextUrl) ??
+    (await checkAccess(request, {
       adminToken: env.ADMIN_TOKEN,
       production: isProduction,
-      appUrl: env.APP_URL,
-    }) ?? NextResponse.next()
+      appUrl: env.APP_URL ?? env.NEXT_PUBLIC_APP_URL,
+      localOrigin: `http://localhost:${env.PORT}`,
+      trustedProxyHops: env.TRUSTED_PROXY_HOPS,
+    })) ??
+    NextResponse.next()
   );
 }
 

@@ -46,6 +46,14 @@ export default async function SignInPage({ searchParams }: Props) {
               That token is not valid.
             </p>
           )}
+          {params.error === "throttled" && (
+            <p
+              role="alert"
+              className="rounded border border-red-300 bg-red-50 p-2 text-sm text-red-800 dark:border-red-800 dark:bg-red-950 dark:text-red-200"
+            >
+              Too many wrong tokens from your address: wait a minute, then try again.
+            </p>
+          )}
           {params.signed_out && <p className="text-sm">Signed out.</p>}
           <input type="hidden" name="next" value={next} />
           <label className="block">

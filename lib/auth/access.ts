@@ -1,5 +1,8 @@
 import { type NextRequest, NextResponse } from "next/server";
-import { isValidSession, SESSION_COOKIE, tokenMatches } from "./session";
+import { adminAuthGate, tooManyAuthAttempts } from "@/lib/ratelimit/admin-auth";
+import { clientAddress } from "@/lib/ratelimit/client-ip";
+import { checkAdminToken } from "./attempts";
+import { isValidSession, SESSION_COOKIE } from "./session";
 
 /**
  * Who may reach what (CONTRACT.md §4). Everything is protected unless listed public here,
@@ -22,8 +25,15 @@ export type AccessConfig = {
   /** ADMIN_TOKEN; unset = open in development, closed in production. */
   adminToken?: string;
   production: boolean;
-  /** APP_URL: the public origin when the app sits behind a proxy that rewrites Host. */
+  /**
+   * APP_URL (else NEXT_PUBLIC_APP_URL): the public origin. When set, a browser's write must
+   * come from exactly this scheme, host and port.
+   */
   appUrl?: string;
+  /** The origin assumed when no public URL is configured (`http://localhost:$PORT`). */
+  localOrigin?: string;
+  /** TRUSTED_PROXY_HOPS: how the client address of the wrong-token throttle is found. */
+  trustedProxyHops?: number;
 };
 
 export function isPublicPath(pathname: string): boolean {
@@ -43,23 +53,44 @@ export function isPublicPath(pathname: string): boolean {
 const MUTATING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
 /** Null when the request may go on; otherwise the response that refuses it. */
-export function checkAccess(request: NextRequest, config: AccessConfig): NextResponse | null {
+export async function checkAccess(
+  request: NextRequest,
+  config: AccessConfig,
+): Promise<NextResponse | Response | null> {
   const path = request.nextUrl.pathname;
-  if (isPublicPath(path)) return null;
   const api = path.startsWith("/api/");
   const mutating = MUTATING.has(request.method);
+  // A page is only ever POSTed to by a server action (the sign-in form included, which is
+  // public): a browser posting one from another site is refused here with 403, before
+  // Next's own check would throw a 500 at it.
+  if (mutating && !api && fromBrowser(request) && !sameOrigin(request, config)) return crossSite();
+  // The sign-in form: an address that used up its wrong-token budget gets 429 here, before
+  // the action reads another guess (a signed-in visitor posting there is signing out).
+  if (
+    request.method === "POST" &&
+    config.adminToken &&
+    path.replace(/\/+$/, "") === "/sign-in" &&
+    !isValidSession(request.cookies.get(SESSION_COOKIE)?.value, config.adminToken)
+  ) {
+    const gate = await adminAuthGate(clientAddress(request.headers, config.trustedProxyHops ?? 1));
+    if (!gate.allowed) return tooManyAuthAttempts(gate);
+  }
+  if (isPublicPath(path)) return null;
 
   if (!config.adminToken) {
     if (config.production) return closed(api);
     // Open for local development, but a browser on another site still may not write here.
-    if (mutating && fromBrowser(request) && !sameOrigin(request, config.appUrl)) return crossSite();
+    if (mutating && fromBrowser(request) && !sameOrigin(request, config)) return crossSite();
     return null;
   }
 
   const bearer = bearerToken(request.headers.get("authorization"));
   if (bearer !== null) {
     // Not an ambient credential (a browser never adds it by itself): no CSRF check needed.
-    return tokenMatches(bearer, config.adminToken) ? null : unauthorized("Invalid token");
+    const address = clientAddress(request.headers, config.trustedProxyHops ?? 1);
+    const verdict = await checkAdminToken(bearer, config.adminToken, address);
+    if (verdict.ok) return null;
+    return verdict.throttled ?? unauthorized("Invalid token");
   }
   if (!isValidSession(request.cookies.get(SESSION_COOKIE)?.value, config.adminToken)) {
     return api || !(request.method === "GET" || request.method === "HEAD")
@@ -68,38 +99,55 @@ export function checkAccess(request: NextRequest, config: AccessConfig): NextRes
         )
       : toSignIn(request);
   }
-  if (mutating && !sameOrigin(request, config.appUrl)) return crossSite();
+  if (mutating && !sameOrigin(request, config)) return crossSite();
   return null;
 }
 
-function bearerToken(header: string | null): string | null {
+export function bearerToken(header: string | null): string | null {
   if (!header) return null;
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
   return match ? match[1]! : "";
 }
 
-function fromBrowser(request: NextRequest): boolean {
+function fromBrowser(request: Request): boolean {
   return request.headers.has("origin") || request.headers.has("sec-fetch-site");
 }
 
-/** Same-origin per Sec-Fetch-Site, or an Origin whose host is ours (Host, X-Forwarded-Host or APP_URL). */
-function sameOrigin(request: NextRequest, appUrl: string | undefined): boolean {
-  if (request.headers.get("sec-fetch-site") === "same-origin") return true;
-  const origin = request.headers.get("origin");
-  if (!origin || origin === "null") return false;
-  let host: string;
-  try {
-    host = new URL(origin).host;
-  } catch {
-    return false;
+/**
+ * Whether a write comes from this app's own pages (CSRF), judged only on what a browser
+ * sets and a page cannot forge — never on Host or X-Forwarded-Host, which the client (or a
+ * rebinding DNS name) chooses:
+ * - with a public URL configured (APP_URL, else NEXT_PUBLIC_APP_URL), the Origin must be
+ *   exactly its origin: scheme, host and port; without an Origin, Sec-Fetch-Site must say
+ *   same-origin;
+ * - without one, `Sec-Fetch-Site: same-origin` (every current browser sends it), else an
+ *   Origin equal to the local origin (`http://localhost:$PORT`).
+ */
+export function sameOrigin(
+  request: Request,
+  config: Pick<AccessConfig, "appUrl" | "localOrigin">,
+): boolean {
+  const site = request.headers.get("sec-fetch-site");
+  const origin = originOf(request.headers.get("origin"));
+  const configured = originOf(config.appUrl ?? null);
+  if (configured) {
+    if (request.headers.has("origin")) return origin !== null && origin === configured;
+    return site === "same-origin";
   }
-  const ours = [
-    request.headers.get("host"),
-    request.headers.get("x-forwarded-host")?.split(",")[0]?.trim(),
-    request.nextUrl.host,
-    appUrl ? new URL(appUrl).host : undefined,
-  ];
-  return ours.some((h) => h === host);
+  if (site === "same-origin") return true;
+  const local = originOf(config.localOrigin ?? null);
+  return origin !== null && local !== null && origin === local;
+}
+
+/** The serialized origin (`scheme://host[:port]`, default port dropped), or null. */
+function originOf(value: string | null): string | null {
+  if (!value || value === "null") return null;
+  try {
+    const url = new URL(value);
+    return url.protocol === "http:" || url.protocol === "https:" ? url.origin : null;
+  } catch {
+    return null;
+  }
 }
 
 function unauthorized(message: string): NextResponse {

@@ -1,5 +1,5 @@
 import type { RateLimitPolicy } from "./policies";
-import type { LimitResult, Limiter } from "./types";
+import type { Limiter, LimitResult } from "./types";
 
 /** Clients tracked at once per endpoint; the least recently seen is forgotten beyond this. */
 const DEFAULT_MAX_KEYS = 10_000;
@@ -27,6 +27,19 @@ export class MemorySlidingWindow implements Limiter {
 
   async limit(key: string): Promise<LimitResult> {
     return this.take(key);
+  }
+
+  async peek(key: string): Promise<LimitResult> {
+    const { limit, windowMs } = this.policy;
+    const now = this.now();
+    const times = (this.hits.get(key) ?? []).filter((t) => t > now - windowMs);
+    const resetAt = (times[0] ?? now) + windowMs;
+    return {
+      allowed: times.length < limit,
+      limit,
+      remaining: Math.max(0, limit - times.length),
+      resetAt,
+    };
   }
 
   take(key: string): LimitResult {

@@ -7,4 +7,6 @@ export interface Limiter {
   readonly backend: RateLimitBackend;
   /** Counts one request of `key` and says whether it is within the budget. May throw or hang: the caller bounds it. */
   limit(key: string): Promise<LimitResult>;
+  /** The same answer without counting a request (`allowed`: whether one more would be). */
+  peek?(key: string): Promise<LimitResult>;
 }

@@ -1,7 +1,7 @@
 import { Ratelimit } from "@upstash/ratelimit";
 import { Redis as UpstashRedis } from "@upstash/redis";
 import type { RateLimitPolicy } from "./policies";
-import type { LimitResult, Limiter, RateLimitBackend } from "./types";
+import type { Limiter, LimitResult, RateLimitBackend } from "./types";
 
 /** What @upstash/ratelimit needs of a client: it only calls `evalsha`, then `eval` on NOSCRIPT. */
 export type ScriptClient = {
@@ -56,6 +56,10 @@ export function slidingWindowLimiter(
     async limit(key: string): Promise<LimitResult> {
       const r = await ratelimit.limit(key);
       return { allowed: r.success, limit: r.limit, remaining: r.remaining, resetAt: r.reset };
+    },
+    async peek(key: string): Promise<LimitResult> {
+      const r = await ratelimit.getRemaining(key);
+      return { allowed: r.remaining > 0, limit: r.limit, remaining: r.remaining, resetAt: r.reset };
     },
   };
 }

@@ -51,7 +51,7 @@ const isExpectedPublic = (url: string) => EXPECTED_PUBLIC.some((re) => re.test(u
 const protectedRoutes = routes.filter((r) => !isExpectedPublic(r.url));
 const publicRoutes = routes.filter((r) => isExpectedPublic(r.url));
 
-type Proxy = (request: NextRequest) => Response;
+type Proxy = (request: NextRequest) => Promise<Response>;
 const saved = { ...process.env };
 
 async function loadProxy(settings: Record<string, string | undefined>): Promise<Proxy> {
@@ -77,7 +77,7 @@ afterAll(() => {
 });
 
 describe("route discovery", () => {
-  it("finds the app's pages and API routes", () => {
+  it("finds the app's pages and API routes", async () => {
     const urls = routes.map((r) => r.url);
     expect(urls).toContain("/");
     expect(urls).toContain("/projects");
@@ -99,8 +99,8 @@ describe("proxy with ADMIN_TOKEN set", () => {
 
   it.each(protectedRoutes.map((r) => [r.url, r] as const))(
     "refuses an unauthenticated request to %s",
-    (_url, route) => {
-      const get = proxy(request(route.url));
+    async (_url, route) => {
+      const get = await proxy(request(route.url));
       if (route.kind === "page" || !route.url.startsWith("/api/")) {
         expect(get.status).toBe(307);
         const location = new URL(get.headers.get("location")!);
@@ -110,25 +110,25 @@ describe("proxy with ADMIN_TOKEN set", () => {
         expect(get.status).toBe(401);
         expect(get.headers.get("www-authenticate")).toMatch(/^Bearer/);
       }
-      const post = proxy(request(route.url, { method: "POST", headers: { origin: ORIGIN } }));
+      const post = await proxy(request(route.url, { method: "POST", headers: { origin: ORIGIN } }));
       expect(post.status).toBe(401);
     },
   );
 
   it.each(publicRoutes.map((r) => [r.url, r] as const))(
     "lets %s through without a token",
-    (_url, route) => {
-      expect(passedThrough(proxy(request(route.url)))).toBe(true);
-      expect(passedThrough(proxy(request(route.url, { method: "POST" })))).toBe(true);
+    async (_url, route) => {
+      expect(passedThrough(await proxy(request(route.url)))).toBe(true);
+      expect(passedThrough(await proxy(request(route.url, { method: "POST" })))).toBe(true);
     },
   );
 
-  it("never blocks Next's static assets", () => {
-    expect(passedThrough(proxy(request("/_next/static/chunks/main-abc.js")))).toBe(true);
-    expect(passedThrough(proxy(request("/_next/image?url=%2Fa.png&w=64&q=75")))).toBe(true);
+  it("never blocks Next's static assets", async () => {
+    expect(passedThrough(await proxy(request("/_next/static/chunks/main-abc.js")))).toBe(true);
+    expect(passedThrough(await proxy(request("/_next/image?url=%2Fa.png&w=64&q=75")))).toBe(true);
   });
 
-  it("does not let lookalike or encoded paths borrow a public prefix", () => {
+  it("does not let lookalike or encoded paths borrow a public prefix", async () => {
     for (const url of [
       "/api/healthz",
       "/api/health-admin",
@@ -139,16 +139,16 @@ describe("proxy with ADMIN_TOKEN set", () => {
       "/api/v1/errors",
       "/unknown-page",
     ]) {
-      expect(passedThrough(proxy(request(url))), url).toBe(false);
+      expect(passedThrough(await proxy(request(url))), url).toBe(false);
     }
   });
 
-  it("accepts the bearer token and refuses a wrong one", () => {
-    const ok = proxy(
+  it("accepts the bearer token and refuses a wrong one", async () => {
+    const ok = await proxy(
       request("/api/v1/errors", { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } }),
     );
     expect(passedThrough(ok)).toBe(true);
-    const post = proxy(
+    const post = await proxy(
       request("/api/v1/projects", {
         method: "POST",
         headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
@@ -161,7 +161,9 @@ describe("proxy with ADMIN_TOKEN set", () => {
       `Basic ${ADMIN_TOKEN}`,
       ADMIN_TOKEN,
     ]) {
-      const refused = proxy(request("/api/v1/errors", { headers: { authorization: header } }));
+      const refused = await proxy(
+        request("/api/v1/errors", { headers: { authorization: header } }),
+      );
       expect(refused.status, header).toBe(401);
     }
   });
@@ -169,22 +171,24 @@ describe("proxy with ADMIN_TOKEN set", () => {
   it("accepts the sign-in cookie on pages and the API, and refuses a forged or stale one", async () => {
     const { createSessionValue, SESSION_COOKIE } = await import("@/lib/auth/session");
     const cookie = `${SESSION_COOKIE}=${createSessionValue(ADMIN_TOKEN)}`;
-    expect(passedThrough(proxy(request("/projects", { headers: { cookie } })))).toBe(true);
-    expect(passedThrough(proxy(request("/api/metrics", { headers: { cookie } })))).toBe(true);
+    expect(passedThrough(await proxy(request("/projects", { headers: { cookie } })))).toBe(true);
+    expect(passedThrough(await proxy(request("/api/metrics", { headers: { cookie } })))).toBe(true);
 
     const forged = `${SESSION_COOKIE}=${createSessionValue("some-other-token-0123456789")}`;
-    expect(proxy(request("/api/v1/errors", { headers: { cookie: forged } })).status).toBe(401);
+    expect((await proxy(request("/api/v1/errors", { headers: { cookie: forged } }))).status).toBe(
+      401,
+    );
     const stale = `${SESSION_COOKIE}=${createSessionValue(ADMIN_TOKEN, Date.now() - 8 * 86_400_000)}`;
-    expect(proxy(request("/errors", { headers: { cookie: stale } })).status).toBe(307);
+    expect((await proxy(request("/errors", { headers: { cookie: stale } }))).status).toBe(307);
     const raw = `${SESSION_COOKIE}=${ADMIN_TOKEN}`;
-    expect(proxy(request("/api/v1/errors", { headers: { cookie: raw } })).status).toBe(401);
+    expect((await proxy(request("/api/v1/errors", { headers: { cookie: raw } }))).status).toBe(401);
   });
 
   it("refuses cookie-authenticated writes from another origin (CSRF) and accepts same-origin ones", async () => {
     const { createSessionValue, SESSION_COOKIE } = await import("@/lib/auth/session");
     const cookie = `${SESSION_COOKIE}=${createSessionValue(ADMIN_TOKEN)}`;
-    const post = (headers: Record<string, string>) =>
-      proxy(
+    const post = async (headers: Record<string, string>) =>
+      await proxy(
         request("/api/v1/errors/1/dismiss", { method: "POST", headers: { cookie, ...headers } }),
       );
 
@@ -197,17 +201,23 @@ describe("proxy with ADMIN_TOKEN set", () => {
       {},
     ];
     for (const headers of refusedHeaders) {
-      const response = post(headers);
+      const response = await post(headers);
       expect(response.status, JSON.stringify(headers)).toBe(403);
       expect(await response.json()).toEqual({ error: "Cross-site request refused" });
     }
-    expect(passedThrough(post({ origin: ORIGIN }))).toBe(true);
-    expect(passedThrough(post({ "sec-fetch-site": "same-origin" }))).toBe(true);
-    expect(
-      passedThrough(post({ origin: "https://app.example", "x-forwarded-host": "app.example" })),
-    ).toBe(true);
+    expect(passedThrough(await post({ origin: ORIGIN }))).toBe(true);
+    expect(passedThrough(await post({ "sec-fetch-site": "same-origin" }))).toBe(true);
+    // Host and X-Forwarded-Host are the client's word: they never make an origin ours (issue 11 item 9).
+    for (const headers of [
+      { origin: "https://app.example", "x-forwarded-host": "app.example" },
+      { origin: "https://app.example", host: "app.example" },
+      { origin: "https://127.0.0.1:3999" }, // same host and port, other scheme
+      { origin: "http://127.0.0.1:4000" }, // same host, other port
+    ]) {
+      expect((await post(headers)).status, JSON.stringify(headers)).toBe(403);
+    }
     for (const method of ["PUT", "PATCH", "DELETE"]) {
-      const response = proxy(
+      const response = await proxy(
         request("/api/v1/projects/x1", {
           method,
           headers: { cookie, origin: "https://evil.example" },
@@ -218,13 +228,15 @@ describe("proxy with ADMIN_TOKEN set", () => {
     // Reads carry no CSRF risk worth refusing (SameSite=Strict already keeps the cookie home).
     expect(
       passedThrough(
-        proxy(request("/api/v1/errors", { headers: { cookie, origin: "https://evil.example" } })),
+        await proxy(
+          request("/api/v1/errors", { headers: { cookie, origin: "https://evil.example" } }),
+        ),
       ),
     ).toBe(true);
   });
 
-  it("keeps the query string in the sign-in redirect", () => {
-    const response = proxy(request("/errors?type=service&severity=error"));
+  it("keeps the query string in the sign-in redirect", async () => {
+    const response = await proxy(request("/errors?type=service&severity=error"));
     expect(new URL(response.headers.get("location")!).searchParams.get("next")).toBe(
       "/errors?type=service&severity=error",
     );
@@ -238,14 +250,14 @@ describe("proxy in production with no ADMIN_TOKEN", () => {
   });
 
   it.each(protectedRoutes.map((r) => [r.url] as const))("keeps %s closed", async (url) => {
-    const response = proxy(request(url));
+    const response = await proxy(request(url));
     expect(response.status).toBe(503);
     expect(await response.text()).toContain("set ADMIN_TOKEN");
   });
 
-  it("still serves callbacks, health and the sign-in page", () => {
+  it("still serves callbacks, health and the sign-in page", async () => {
     for (const route of publicRoutes)
-      expect(passedThrough(proxy(request(route.url))), route.url).toBe(true);
+      expect(passedThrough(await proxy(request(route.url))), route.url).toBe(true);
   });
 });
 
@@ -255,15 +267,15 @@ describe("proxy in development with no ADMIN_TOKEN", () => {
     proxy = await loadProxy({ NODE_ENV: "development", ADMIN_TOKEN: undefined });
   });
 
-  it("is open to local tools, but not to writes from another site's pages", () => {
-    expect(passedThrough(proxy(request("/api/v1/errors")))).toBe(true);
-    expect(passedThrough(proxy(request("/api/v1/projects", { method: "POST" })))).toBe(true);
+  it("is open to local tools, but not to writes from another site's pages", async () => {
+    expect(passedThrough(await proxy(request("/api/v1/errors")))).toBe(true);
+    expect(passedThrough(await proxy(request("/api/v1/projects", { method: "POST" })))).toBe(true);
     expect(
       passedThrough(
-        proxy(request("/api/v1/projects", { method: "POST", headers: { origin: ORIGIN } })),
+        await proxy(request("/api/v1/projects", { method: "POST", headers: { origin: ORIGIN } })),
       ),
     ).toBe(true);
-    const csrf = proxy(
+    const csrf = await proxy(
       request("/api/v1/projects", { method: "POST", headers: { origin: "https://evil.example" } }),
     );
     expect(csrf.status).toBe(403);
