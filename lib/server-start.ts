@@ -2,7 +2,7 @@ import "server-only";
 
 /**
  * What a server process does once, before serving (called from instrumentation.ts under
- * the Node.js runtime): check the settings and the database, start Sentry and the sweep.
+ * the Node.js runtime): check the settings and the database, start Sentry and the dispatch of jobs.
  */
 export async function startServer() {
   try {
@@ -19,7 +19,6 @@ export async function startServer() {
   }
   const { initServerSentry } = await import("@/sentry.server.config");
   initServerSentry();
-  // The periodic sweep: expired stages and due jobs, including those a crashed process left.
-  const { startSweeper } = await import("@/lib/jobs/sweeper");
-  startSweeper();
+  // Outbound work: a dispatch worker thread (PostgreSQL) or after each response (PGlite).
+  (await import("@/lib/jobs/worker-host")).startDispatch();
 }

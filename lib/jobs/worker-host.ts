@@ -1,0 +1,90 @@
+import "server-only";
+import { Worker } from "node:worker_threads";
+import { env } from "@/lib/env";
+import { log } from "@/lib/observability/log";
+import { setDispatchMode } from "./schedule";
+import { startSweeper } from "./sweeper";
+import type { FromThread, ToThread } from "./worker-thread";
+
+/**
+ * Where this web process's outbound work is dispatched (CONTRACT §5), decided once at start:
+ * - PGlite (no DATABASE_URL): on the web thread, after each response, plus the periodic sweep
+ *   — PGlite is one in-process connection, no other thread or process can reach it;
+ * - PostgreSQL: on a worker thread this process starts, woken by LISTEN/NOTIFY;
+ * - PostgreSQL and DISPATCH_IN_WEB=false: not here at all — `npm run worker` processes do it.
+ */
+export function startDispatch() {
+  if (!env.DATABASE_URL) {
+    startSweeper();
+    return;
+  }
+  setDispatchMode("elsewhere");
+  if (env.DISPATCH_IN_WEB) {
+    startDispatchThread();
+    return;
+  }
+  log("info", "dispatch.not_in_web", {
+    note: "DISPATCH_IN_WEB=false: this process delivers no jobs; run `npm run worker` against the same DATABASE_URL",
+  });
+}
+
+type Holder = {
+  worker?: Worker;
+  stopping: boolean;
+  /** Statements of threads that have exited (a restarted thread counts from 0 again). */
+  finished: number;
+  current: number;
+  crashes: number;
+};
+// On globalThis: dev reloads modules, and one process runs one dispatch thread.
+const store = globalThis as unknown as { __framechainDispatchThread?: Holder };
+store.__framechainDispatchThread ??= { stopping: false, finished: 0, current: 0, crashes: 0 };
+const holder = store.__framechainDispatchThread;
+
+/** A thread that ran at least this long before dying is restarted at once, not after a backoff. */
+const HEALTHY_MS = 60_000;
+
+/**
+ * Starts the dispatch worker thread of this web process (once), so outbound calls never
+ * share the thread that answers requests. It restarts after a crash (with a backoff when it
+ * keeps crashing); meanwhile queued jobs wait in the database, nothing is lost.
+ */
+export function startDispatchThread() {
+  if (holder.worker || holder.stopping) return;
+  // Next bundles the entry from this exact form (a string path would be loaded by Node as is).
+  const worker = new Worker(new URL("./worker-thread.ts", import.meta.url));
+  worker.unref(); // never what keeps the process alive
+  const startedAt = Date.now();
+  worker.on("message", (message: FromThread) => {
+    if (message.type === "statements") holder.current = message.count;
+  });
+  worker.on("error", (error) => {
+    log("error", "dispatch_thread.failed", { message: error.message });
+  });
+  worker.on("exit", (code) => {
+    holder.finished += holder.current;
+    holder.current = 0;
+    holder.worker = undefined;
+    if (holder.stopping) return;
+    holder.crashes = Date.now() - startedAt >= HEALTHY_MS ? 0 : holder.crashes + 1;
+    const delayMs = Math.min(30_000, 500 * 2 ** holder.crashes);
+    log("error", "dispatch_thread.exited", { code, restart_in_ms: delayMs });
+    setTimeout(startDispatchThread, delayMs).unref();
+  });
+  holder.worker = worker;
+}
+
+/** Asks the thread to finish what it is delivering and stop; resolves when it has exited. */
+export async function stopDispatchThread(): Promise<void> {
+  holder.stopping = true;
+  const worker = holder.worker;
+  if (!worker) return;
+  const exited = new Promise((resolve) => worker.once("exit", resolve));
+  worker.postMessage({ type: "stop" } satisfies ToThread);
+  await exited;
+}
+
+/** Database statements sent by this process's dispatch thread(s), for /api/metrics. */
+export function dispatchThreadStatements(): number {
+  return holder.finished + holder.current;
+}

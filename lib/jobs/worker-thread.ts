@@ -1,0 +1,69 @@
+import "server-only";
+import { writeSync } from "node:fs";
+import { parentPort } from "node:worker_threads";
+import { closeDb, statementCount } from "@/lib/db/client";
+import { startDispatchWorker } from "./worker";
+
+/**
+ * Entry of the dispatch worker thread that the web server starts (lib/jobs/dispatch-thread.ts).
+ * Next bundles it from `new Worker(new URL(…))`, so the path alias and `server-only` resolve
+ * as in the server's own code, under `next dev` and `next build` alike.
+ *
+ * Messages: from the parent `{type:"stop"}`; to it `{type:"statements", count}` (this
+ * thread's database statements, for /api/metrics) and `{type:"stopped"}`.
+ */
+export type ToThread = { type: "stop" };
+export type FromThread = { type: "statements"; count: number } | { type: "stopped" };
+
+const port = parentPort;
+if (!port) throw new Error("lib/jobs/worker-thread.ts runs as a worker thread only");
+
+writeLogsDirectly();
+
+const send = (message: FromThread) => port.postMessage(message);
+let reported = -1;
+const reportStatements = () => {
+  const count = statementCount();
+  if (count !== reported) send({ type: "statements", count });
+  reported = count;
+};
+const reporter = setInterval(reportStatements, 1000);
+
+const worker = await startDispatchWorker();
+port.on("message", async (message: ToThread) => {
+  if (message?.type !== "stop") return;
+  clearInterval(reporter);
+  await worker.stop();
+  await closeDb();
+  reportStatements();
+  send({ type: "stopped" });
+  process.exit(0); // in a worker thread: ends this thread only
+});
+
+/**
+ * A worker thread's stdout and stderr are relayed through the parent thread's event loop,
+ * which is the web thread here. Write this thread's lines straight to the process's file
+ * descriptors instead (one write per line, as the main thread does); relay only what a
+ * direct write cannot take (a full non-blocking pipe).
+ */
+function writeLogsDirectly() {
+  for (const [stream, fd] of [
+    [process.stdout, 1],
+    [process.stderr, 2],
+  ] as const) {
+    const relay = stream.write.bind(stream) as (chunk: Uint8Array, done?: () => void) => boolean;
+    stream.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+      const encoding = typeof rest[0] === "string" ? (rest[0] as BufferEncoding) : "utf8";
+      const done = rest.find((arg) => typeof arg === "function") as (() => void) | undefined;
+      const bytes = typeof chunk === "string" ? Buffer.from(chunk, encoding) : chunk;
+      let written = 0;
+      try {
+        while (written < bytes.length) written += writeSync(fd, bytes, written);
+      } catch {
+        return relay(bytes.subarray(written), done);
+      }
+      done?.();
+      return true;
+    }) as typeof stream.write;
+  }
+}
