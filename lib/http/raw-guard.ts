@@ -1,3 +1,4 @@
+import type { EventEmitter } from "node:events";
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 
 /**
@@ -41,7 +42,7 @@ function refusal(status: 400 | 405, headers: Record<string, string>, error: stri
   };
 }
 
-type Emitter = { emit: (event: string | symbol, ...args: unknown[]) => boolean };
+type Emitter = Pick<EventEmitter, "emit">;
 const GUARDED = Symbol.for("framechain.rawRequestGuard");
 
 /** Wraps `target.emit` so a refused "request" event is answered here and never reaches a listener. */
