@@ -2,7 +2,7 @@ import type { Job } from "@/lib/db/schema";
 import { env } from "@/lib/env";
 import type { WebhookSource } from "@/lib/pipeline/statuses";
 import { appUrl } from "./app-url";
-import { serviceBase } from "./endpoints";
+import { serviceBase, serviceKey } from "./endpoints";
 import type { ServiceRequest } from "./http";
 import { signRef } from "./signing";
 
@@ -25,7 +25,7 @@ export function buildServiceRequest(
         request: {
           service: "video",
           url: `${base}/api/v1/tasks/submit`,
-          headers: apiKeyHeader(env.VIDEO_GENERATION_API_KEY),
+          headers: apiKeyHeader(serviceKey.video()),
           idempotencyKey: job.id,
           body: {
             project_id: job.projectId,
@@ -51,7 +51,7 @@ export function buildServiceRequest(
         request: {
           service: "last-frame",
           url: `${base}/api/v1/process`,
-          headers: bearer(env.LAST_FRAME_API_KEY),
+          headers: bearer(serviceKey.lastFrame()),
           idempotencyKey: job.id,
           body: { video_url: p.video_url, webhook_url: callbackUrl("last-frame-complete", job.id) },
         },
@@ -64,7 +64,7 @@ export function buildServiceRequest(
         request: {
           service: "stitch",
           url: `${base}/api/v1/stitch`,
-          headers: bearer(env.STITCH_API_KEY),
+          headers: bearer(serviceKey.stitch()),
           idempotencyKey: job.id,
           body: { video_urls: p.video_urls, webhook_url: callbackUrl("stitch-complete", job.id) },
         },
@@ -77,7 +77,7 @@ export function buildServiceRequest(
         request: {
           service: "notify",
           url,
-          headers: apiKeyHeader(env.NOTIFICATION_API_KEY),
+          headers: apiKeyHeader(serviceKey.notify()),
           idempotencyKey: job.id,
           body: {
             type: p.type,

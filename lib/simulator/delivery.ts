@@ -1,14 +1,16 @@
 import { log } from "@/lib/observability/log";
 import { parseRetryAfter } from "@/lib/services/http";
 import { hmacSha256 } from "@/lib/services/signing";
-import { type Stage, STAGES } from "@/lib/webhooks/stages";
+import { STAGES, type Stage } from "@/lib/webhooks/stages";
+import { callbackTarget } from "./access";
 import { chance, knobs } from "./config";
 import { type CallbackBody, callbackSequence, terminalBody } from "./payloads";
 import { type SimService, type SimTask, sleep, store } from "./state";
 
 /**
  * Sends a task's callbacks the way a real service does: signed with the stage's secret,
- * POSTed to the exact callback URL we were given, retried with backoff while our
+ * POSTed to the callback URL we were given (when locked, to this app's own endpoint for
+ * the stage with that URL's ref and sig only: lib/simulator/access.ts), retried with backoff while our
  * endpoint answers 408/429/5xx or cannot be reached, given up on any other answer.
  */
 const STAGE_OF: Record<SimService, Stage> = {
@@ -96,7 +98,8 @@ async function deliver(task: SimTask, raw: string, generation: number): Promise<
     let retryAfterMs: number | undefined;
     let failure = "";
     try {
-      const response = await fetch(task.callbackUrl, {
+      // Locked (production demo, ADMIN_TOKEN set): only ever this app's own endpoint.
+      const response = await fetch(callbackTarget(task.service, task.callbackUrl), {
         method: "POST",
         headers: {
           "content-type": "application/json",

@@ -2,6 +2,7 @@ import { NextResponse } from "next/server";
 import { AppError, handle, readJson } from "@/lib/http/errors";
 import { log } from "@/lib/observability/log";
 import { simulatorEnabled } from "@/lib/services/endpoints";
+import { checkSimulatorAccess } from "./access";
 import { clearKnobOverrides, knobOverridesInput, knobs, overrideKnobs } from "./config";
 import { renderMedia } from "./media";
 import { receiveNotification, submitLastFrame, submitStitch, submitVideo } from "./services";
@@ -51,6 +52,8 @@ const ROUTES: { method: Method; path: RegExp; handler: Handler }[] = [
 export function simulatorRoute(method: Method) {
   return handle(async (request: Request, ctx: { params: Promise<{ path: string[] }> }) => {
     if (!simulatorEnabled()) throw new AppError("not_found", "Not found");
+    const refused = await checkSimulatorAccess(request); // admin token when locked (access.ts)
+    if (refused) return refused;
     const path = (await ctx.params).path.join("/");
     const matching = ROUTES.filter((route) => route.path.test(path));
     if (matching.length === 0)
