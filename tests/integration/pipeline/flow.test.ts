@@ -188,7 +188,7 @@ describe("many projects at once", () => {
       byPath("/frame/api/v1/process"),
       byPath("/stitch/api/v1/stitch"),
     ]).toEqual([100, 100, 50]);
-  });
+  }, 180_000); // a safety net, not a speed check: 200 callbacks on a shared 2-core machine
 });
 
 describe("failures", () => {
