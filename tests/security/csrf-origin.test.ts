@@ -41,7 +41,7 @@ describe("with APP_URL set", () => {
 
   it("never takes Host or X-Forwarded-Host as our origin", async () => {
     const post = await signedInWrite({ APP_URL });
-    for (const headers of [
+    const forged: Record<string, string>[] = [
       { origin: "https://evil.example", host: "evil.example" },
       { origin: "https://evil.example", "x-forwarded-host": "evil.example" },
       {
@@ -49,7 +49,8 @@ describe("with APP_URL set", () => {
         "x-forwarded-host": "evil.example",
         "x-forwarded-proto": "https",
       },
-    ]) {
+    ];
+    for (const headers of forged) {
       expect((await post(headers)).status, JSON.stringify(headers)).toBe(403);
     }
   });
@@ -71,12 +72,13 @@ describe("without APP_URL", () => {
 
   it("an https Origin is not an http app's, whatever Host says", async () => {
     const post = await signedInWrite(unset);
-    for (const headers of [
+    const forged: Record<string, string>[] = [
       { origin: "https://localhost:3000" },
       { origin: "https://app.example", host: "app.example" },
       { origin: "http://app.example", "x-forwarded-host": "app.example" },
       { origin: "http://localhost:3001" },
-    ]) {
+    ];
+    for (const headers of forged) {
       expect((await post(headers)).status, JSON.stringify(headers)).toBe(403);
     }
   });
