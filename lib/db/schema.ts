@@ -63,6 +63,8 @@ export const projects = pgTable(
      * concurrency): a decision made on a state that changed meanwhile is decided again.
      */
     version: integer("version").notNull().default(0),
+    /** The `sequence` of the project's latest event (project_events), increasing per project. */
+    eventSequence: integer("event_sequence").notNull().default(0),
     completedAt: timestamp("completed_at", { withTimezone: true, mode: "date" }),
     ...timestamps,
   },
@@ -175,6 +177,25 @@ export const webhookEvents = pgTable(
   ],
 );
 
+/**
+ * What happened to a project, one row per change (CONTRACT §6), written in the same statement
+ * as the change. The id is the event's stable `webhook-id` for subscribers.
+ */
+export const projectEvents = pgTable(
+  "project_events",
+  {
+    id: text("id").primaryKey(),
+    projectId: text("project_id")
+      .notNull()
+      .references(() => projects.id, { onDelete: "cascade" }),
+    sequence: integer("sequence").notNull(),
+    type: text("type").notNull(),
+    data: jsonb("data").$type<Record<string, unknown>>().notNull(),
+    createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex("project_events_project_sequence_uq").on(t.projectId, t.sequence)],
+);
+
 export const errorLog = pgTable(
   "error_log",
   {
@@ -200,3 +221,4 @@ export type Scene = typeof scenes.$inferSelect;
 export type Job = typeof jobs.$inferSelect;
 export type WebhookEvent = typeof webhookEvents.$inferSelect;
 export type ErrorLogEntry = typeof errorLog.$inferSelect;
+export type ProjectEvent = typeof projectEvents.$inferSelect;

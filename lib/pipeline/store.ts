@@ -243,12 +243,28 @@ export async function writeDecision(
   }
 
   const projectSet = setList(decision.project?.patch ?? {}, PROJECT_FIELDS, $);
-  ctes.push(`p as (update projects set version = version + 1, updated_at = now()${projectSet}
+  const emitted = decision.events.length;
+  const sequence = emitted ? `, event_sequence = event_sequence + ${emitted}` : "";
+  ctes.push(`p as (update projects set version = version + 1, updated_at = now()${projectSet}${sequence}
     where id = ${$(projectId, "text")} and version = ${$(loaded.version, "int")}
     ${decision.project ? `and status = ${$(decision.project.expect, "text")}` : ""}
     ${event ? `and ${after("ev")}` : ""}
-    returning pg_notify('${PROJECT_CHANNEL}', id))`);
+    returning pg_notify('${PROJECT_CHANNEL}', id) as notified, event_sequence)`);
   guards.push(`${after("p")}`);
+  if (emitted) {
+    // Numbered from the project row this statement just updated (and so holds): no gaps, no
+    // two events with one number.
+    const values = decision.events.map(
+      (e, i) =>
+        `(${$(newId("evt"), "text")}, ${i + 1}, ${$(e.type, "text")}, ${$(JSON.stringify(e.data), "jsonb")})`,
+    );
+    ctes.push(`pe as (insert into project_events (id, project_id, sequence, type, data)
+      select v.id, ${$(projectId, "text")}, (select event_sequence from p) - ${emitted} + v.ord, v.type, v.data
+      from (values ${values.join(", ")}) as v (id, ord, type, data)
+      where ${after("p")}
+      returning id, type)`);
+    guards.push(`(select count(*) from pe) = ${emitted}`);
+  }
 
   decision.scenes.forEach((change, i) => {
     ctes.push(guardedUpdate(`s${i}`, "scenes", change, SCENE_FIELDS, $, after("p")));

@@ -134,7 +134,25 @@ export type Decision =
       flags: Triggered;
       /** What happened, in words, for the logs. */
       log: string;
+      /**
+       * The project events this change emits (CONTRACT §6), one per change, in order; written
+       * in the same statement as the change (numbered per project there). Derived from the
+       * decision itself by projectEvents(), so no arrow can forget one.
+       */
+      events: ProjectEventSpec[];
     };
+
+export type ProjectEventType =
+  | "project.started"
+  | "scene.completed"
+  | "scene.failed"
+  | "project.stitching"
+  | "project.completed"
+  | "project.failed"
+  | "project.cancelled";
+
+/** An event's `data` before its per-project `sequence` is assigned. */
+export type ProjectEventSpec = { type: ProjectEventType; data: Record<string, unknown> };
 
 const ACTIVE_JOB: readonly JobStatus[] = ACTIVE_JOB_STATUSES;
 const STAGE_SCENE_STATUS: Record<"generate_video" | "extract_last_frame", SceneStatus> = {
@@ -147,7 +165,17 @@ const STAGE_LABEL: Record<StageKind, string> = {
   stitch: "stitching",
 };
 
+type Decided =
+  | Exclude<Decision, { outcome: "applied" }>
+  | Omit<Extract<Decision, { outcome: "applied" }>, "events">;
+
 export function transition(state: PipelineState, event: PipelineEvent): Decision {
+  const decided = decide(state, event);
+  if (decided.outcome !== "applied") return decided;
+  return { ...decided, events: projectEvents(state, decided) };
+}
+
+function decide(state: PipelineState, event: PipelineEvent): Decided {
   switch (event.type) {
     case "start":
       return start(state);
@@ -160,7 +188,55 @@ export function transition(state: PipelineState, event: PipelineEvent): Decision
   }
 }
 
-function start({ project, scenes }: PipelineState): Decision {
+const PROJECT_EVENT_OF: Partial<Record<ProjectStatus, ProjectEventType>> = {
+  generating: "project.started",
+  stitching: "project.stitching",
+  completed: "project.completed",
+  failed: "project.failed",
+  cancelled: "project.cancelled",
+};
+
+/**
+ * The events a decision emits: a scene reaching `completed` or `failed` (not the scenes a
+ * cancel stops), then the project reaching a new status (a retry starts it again).
+ */
+export function projectEvents(
+  { project, scenes }: PipelineState,
+  decision: Omit<Extract<Decision, { outcome: "applied" }>, "events">,
+): ProjectEventSpec[] {
+  const projectStatus = decision.project?.patch.status ?? project.status;
+  const base = { project_id: project.id, project_name: project.name, status: projectStatus };
+  const events: ProjectEventSpec[] = [];
+  if (projectStatus !== "cancelled") {
+    for (const change of decision.scenes) {
+      const status = change.patch.status;
+      if (status !== "completed" && status !== "failed") continue;
+      const scene = { ...scenes.find((s) => s.id === change.id)!, ...change.patch };
+      events.push({
+        type: status === "completed" ? "scene.completed" : "scene.failed",
+        data: {
+          ...base,
+          scene_id: scene.id,
+          scene_number: scene.number,
+          video_url: scene.videoUrl ?? null,
+          last_frame_url: scene.lastFrameUrl ?? null,
+          error: status === "failed" ? (scene.error ?? null) : null,
+        },
+      });
+    }
+  }
+  const type = decision.project?.patch.status && PROJECT_EVENT_OF[decision.project.patch.status];
+  if (type) {
+    const patch = decision.project!.patch;
+    const data: Record<string, unknown> = { ...base, error: patch.error ?? null };
+    if (type === "project.completed") data.final_video_url = patch.finalVideoUrl ?? null;
+    if (patch.run !== undefined) data.run = patch.run;
+    events.push({ type, data });
+  }
+  return events;
+}
+
+function start({ project, scenes }: PipelineState): Decided {
   if (project.status !== "draft") {
     return { outcome: "refused", reason: `cannot start a project that is ${project.status}` };
   }
@@ -177,7 +253,7 @@ function start({ project, scenes }: PipelineState): Decision {
   };
 }
 
-function cancel({ project, scenes }: PipelineState): Decision {
+function cancel({ project, scenes }: PipelineState): Decided {
   if (!["draft", "generating", "stitching"].includes(project.status)) {
     return { outcome: "refused", reason: `cannot cancel a project that is ${project.status}` };
   }
@@ -203,7 +279,7 @@ function cancel({ project, scenes }: PipelineState): Decision {
   };
 }
 
-function retry({ project, scenes }: PipelineState): Decision {
+function retry({ project, scenes }: PipelineState): Decided {
   if (project.status !== "failed") {
     return {
       outcome: "refused",
@@ -260,7 +336,7 @@ function retry({ project, scenes }: PipelineState): Decision {
 function stageEvent(
   state: PipelineState,
   event: Extract<PipelineEvent, { type: `stage_${string}` }>,
-): Decision {
+): Decided {
   const { project, scenes, job } = state;
   if (!job || job.kind === "notify")
     return { outcome: "ignored", reason: "no pipeline stage for this event" };
@@ -434,7 +510,7 @@ function stageFailed(
   scene: SceneState | undefined,
   error: string,
   jobDone: Guarded<JobPatch>,
-): Decision {
+): Decided {
   const where = scene ? `scene ${scene.number} ${STAGE_LABEL[kind]}` : STAGE_LABEL[kind];
   const message = `${where} attempt ${job.attempt} of ${maxAttempts} failed: ${error}`;
   if (job.attempt < maxAttempts) {
