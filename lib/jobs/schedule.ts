@@ -50,6 +50,13 @@ export function scheduleDispatch() {
   }
 }
 
+// Imported lazily (once): the dispatcher pulls in the service clients, which callers here need not load.
+let dispatcher: Promise<typeof import("./dispatcher")> | undefined;
+const loadDispatcher = () => {
+  dispatcher ??= import("./dispatcher");
+  return dispatcher;
+};
+
 /**
  * Coalesced: wake-ups share a few running loops (each claims a batch and goes round again
  * while asked to) instead of each starting its own claim queries. Resolves when the loop it
@@ -63,8 +70,7 @@ export async function runDispatch(): Promise<void> {
   state.loops++;
   const loop = (async () => {
     try {
-      // Imported lazily: the dispatcher pulls in the service clients, which callers here need not load.
-      const { dispatchDueJobs } = await import("./dispatcher");
+      const { dispatchDueJobs } = await loadDispatcher();
       do {
         state.again = false;
         await dispatchDueJobs();

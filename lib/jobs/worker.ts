@@ -2,11 +2,9 @@ import "server-only";
 import { getConnection } from "@/lib/db/client";
 import { env } from "@/lib/env";
 import { log } from "@/lib/observability/log";
+import { JOBS_CHANNEL } from "@/lib/pipeline/store";
 import { dispatchIdle, runDispatch, setDispatchMode } from "./schedule";
 import { startSweeper } from "./sweeper";
-
-/** The channel the statements that enqueue jobs send `pg_notify` on. */
-export const JOBS_CHANNEL = "framechain_jobs";
 
 export type DispatchWorker = {
   /** Stops listening and sweeping, then waits for the dispatch loops under way to finish. */
