@@ -65,6 +65,11 @@ export const envSchema = z.object({
   LAST_FRAME_WEBHOOK_SECRET: optional(secretList),
   STITCH_WEBHOOK_SECRET: optional(secretList),
   WEBHOOK_TOLERANCE_SECONDS: withDefault(int(1), 300),
+  /**
+   * Accept unsigned callbacks on endpoints that have no secret: an explicit choice (`npm run
+   * dev` makes it), never a default, and ignored in production, which refuses them (503).
+   */
+  ALLOW_UNSIGNED_CALLBACKS: withDefault(boolean, false),
   WEBHOOK_MAX_BODY_BYTES: withDefault(int(64), 1_048_576),
 
   // Rate limiting

@@ -50,6 +50,8 @@ function serviceMode(e: Env, configured: string | undefined): ServiceMode {
 
 export function describeStartup(e: Env): StartupSummary {
   const production = e.NODE_ENV === "production";
+  // As lib/webhooks/verify.ts decides: an explicit choice, never in production.
+  const acceptsUnsigned = e.ALLOW_UNSIGNED_CALLBACKS && !production;
   const set = CALLBACK_SECRETS.filter((s) => (e[s.variable]?.length ?? 0) > 0);
   const missing = CALLBACK_SECRETS.filter((s) => !set.includes(s));
   const services = {
@@ -64,9 +66,9 @@ export function describeStartup(e: Env): StartupSummary {
       `No ${unreachable.map(([name]) => name.replace("_", "-")).join(", ")} service: set its URL (or SIMULATOR_ENABLED=true for a demo); projects cannot run until then.`,
     );
   }
-  if (production && missing.length > 0) {
+  if (!acceptsUnsigned && missing.length > 0) {
     warnings.push(
-      `Callbacks refused (503) on ${missing.map((s) => s.endpoint).join(", ")}: set ${missing.map((s) => s.variable).join(", ")}.`,
+      `Callbacks refused (503) on ${missing.map((s) => s.endpoint).join(", ")}: set ${missing.map((s) => s.variable).join(", ")}${production ? "" : " (or ALLOW_UNSIGNED_CALLBACKS=true while developing)"}.`,
     );
   }
   return {
@@ -88,8 +90,8 @@ export function describeStartup(e: Env): StartupSummary {
     secrets_set: set.map((s) => s.variable),
     secrets_missing: missing.map((s) => s.variable),
     admin_auth: e.ADMIN_TOKEN ? "on" : production ? "closed" : "off",
-    unsigned_callbacks_accepted: production ? [] : missing.map((s) => s.endpoint),
-    callbacks_refused: production ? missing.map((s) => s.endpoint) : [],
+    unsigned_callbacks_accepted: acceptsUnsigned ? missing.map((s) => s.endpoint) : [],
+    callbacks_refused: acceptsUnsigned ? [] : missing.map((s) => s.endpoint),
     warnings,
   };
 }

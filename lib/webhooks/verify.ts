@@ -172,12 +172,21 @@ const lastMissingSecretLog = new Map<Stage, number>();
 const MISSING_SECRET_LOG_INTERVAL_MS = 60_000;
 
 /**
- * No secret for this stage. Production refuses every callback (503, logged at most once a
- * minute per stage); development accepts unsigned callbacks so a fresh checkout just works.
+ * Whether an endpoint without a secret accepts unsigned callbacks: only when asked for
+ * (ALLOW_UNSIGNED_CALLBACKS, which `npm run dev` sets), and never in production.
+ */
+export function acceptsUnsignedCallbacks(): boolean {
+  return env.ALLOW_UNSIGNED_CALLBACKS && !isProduction;
+}
+
+/**
+ * No secret for this stage. Unless unsigned callbacks were asked for (see above), every
+ * callback is refused (503 naming the variable, logged at most once a minute per stage) —
+ * a runner that forgets NODE_ENV does not open the endpoint.
  */
 function unconfigured(stage: Stage, webhookId: string | null): VerifyResult {
   const name = STAGES[stage].secretName;
-  if (isProduction) {
+  if (!acceptsUnsignedCallbacks()) {
     const now = Date.now();
     if (now - (lastMissingSecretLog.get(stage) ?? 0) >= MISSING_SECRET_LOG_INTERVAL_MS) {
       lastMissingSecretLog.set(stage, now);

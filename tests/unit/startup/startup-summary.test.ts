@@ -10,8 +10,11 @@ const SECRETS = {
 const TOKEN = "0123456789abcdef0123";
 
 describe("start-up summary", () => {
-  it("describes a fresh checkout: PGlite, memory, simulator, no secrets, open, unsigned accepted", () => {
-    const summary = describeStartup(parseEnv({ NODE_ENV: "development" }));
+  it("describes a fresh checkout under `npm run dev`: PGlite, memory, simulator, no secrets, open, unsigned accepted", () => {
+    // `npm run dev` sets ALLOW_UNSIGNED_CALLBACKS=true (package.json).
+    const summary = describeStartup(
+      parseEnv({ NODE_ENV: "development", ALLOW_UNSIGNED_CALLBACKS: "true" }),
+    );
     expect(summary).toMatchObject({
       environment: "development",
       database: "pglite",
@@ -24,6 +27,23 @@ describe("start-up summary", () => {
       callbacks_refused: [],
       warnings: [],
     });
+  });
+
+  it("without ALLOW_UNSIGNED_CALLBACKS, an endpoint with no secret refuses callbacks whatever NODE_ENV says", () => {
+    for (const NODE_ENV of [undefined, "development", "test"]) {
+      const summary = describeStartup(parseEnv({ NODE_ENV }));
+      expect(summary.unsigned_callbacks_accepted).toEqual([]);
+      expect(summary.callbacks_refused).toEqual([
+        "video-complete",
+        "last-frame-complete",
+        "stitch-complete",
+      ]);
+    }
+    // …and production ignores the flag.
+    const production = describeStartup(
+      parseEnv({ NODE_ENV: "production", ALLOW_UNSIGNED_CALLBACKS: "true", ...SECRETS }),
+    );
+    expect(production.unsigned_callbacks_accepted).toEqual([]);
   });
 
   it("describes production with real services and a missing secret: that endpoint is refused", () => {

@@ -508,10 +508,26 @@ describe("missing signature and missing secret", () => {
     expect(verifyCallback("video-complete", input("{}"))).toMatchObject({ ok: false, status: 503 });
   });
 
-  it("outside production, accepts unsigned callbacks with one warning per stage", async () => {
+  it("without a secret and without ALLOW_UNSIGNED_CALLBACKS, refuses callbacks whatever NODE_ENV says", async () => {
+    for (const NODE_ENV of [undefined, "development", "test"]) {
+      const { verifyCallback } = await withEnv({
+        NODE_ENV,
+        VIDEO_WEBHOOK_SECRET: undefined,
+        LOG_LEVEL: "silent",
+      });
+      expect(verifyCallback("video-complete", input("{}"))).toMatchObject({
+        ok: false,
+        status: 503,
+        reason: "VIDEO_WEBHOOK_SECRET is not configured",
+      });
+    }
+  });
+
+  it("with ALLOW_UNSIGNED_CALLBACKS outside production, accepts unsigned callbacks with one warning per stage", async () => {
     const warnings = vi.spyOn(process.stderr, "write").mockImplementation(() => true);
     const { verifyCallback } = await withEnv({
       NODE_ENV: "development",
+      ALLOW_UNSIGNED_CALLBACKS: "true",
       VIDEO_WEBHOOK_SECRET: undefined,
       LOG_LEVEL: "info",
     });
