@@ -2,6 +2,7 @@ import { sql } from "drizzle-orm";
 import {
   type AnyPgColumn,
   bigserial,
+  boolean,
   check,
   index,
   integer,
@@ -30,6 +31,12 @@ import {
   type WebhookOutcome,
   type WebhookSource,
 } from "../pipeline/statuses";
+import {
+  DELIVERY_STATUSES,
+  type DeliveryStatus,
+  EVENT_TYPES,
+  type EventType,
+} from "../subscriptions/vocabulary";
 
 /** The single source of the data model. `npm run db:generate` turns changes into a migration. */
 
@@ -196,6 +203,79 @@ export const projectEvents = pgTable(
   (t) => [uniqueIndex("project_events_project_sequence_uq").on(t.projectId, t.sequence)],
 );
 
+/**
+ * Users' endpoints subscribed to project events (CONTRACT §6). `events` null = every type.
+ * The secret signs; during a rotation's overlap the previous one signs too, until it expires.
+ */
+export const webhookEndpoints = pgTable("webhook_endpoints", {
+  id: text("id").primaryKey(),
+  url: text("url").notNull(),
+  events: text("events").array().$type<EventType[]>(),
+  description: text("description"),
+  enabled: boolean("enabled").notNull().default(true),
+  secret: text("secret").notNull(),
+  previousSecret: text("previous_secret"),
+  previousSecretExpiresAt: timestamp("previous_secret_expires_at", {
+    withTimezone: true,
+    mode: "date",
+  }),
+  /** First failed attempt since the last success: past SUBSCRIPTION_DISABLE_AFTER_HOURS, disabled. */
+  failingSince: timestamp("failing_since", { withTimezone: true, mode: "date" }),
+  lastSuccessAt: timestamp("last_success_at", { withTimezone: true, mode: "date" }),
+  disabledReason: text("disabled_reason"),
+  disabledAt: timestamp("disabled_at", { withTimezone: true, mode: "date" }),
+  ...timestamps,
+});
+
+/**
+ * One event to one endpoint: queued in the same statement as the event (fan-out in
+ * lib/pipeline/store.ts), claimed like a job (SKIP LOCKED, lease), retried on the schedule.
+ * A project event's body is read from project_events (event_id); a test ping carries its own.
+ */
+export const webhookDeliveries = pgTable(
+  "webhook_deliveries",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    /** The webhook-id: the project_events id, or a test ping's own; the same for every attempt and resend. */
+    eventId: text("event_id").notNull(),
+    eventType: text("event_type").$type<EventType>().notNull(),
+    endpointId: text("endpoint_id")
+      .notNull()
+      .references(() => webhookEndpoints.id, { onDelete: "cascade" }),
+    projectId: text("project_id"),
+    /** A test ping's `data` (project events are read from project_events). */
+    data: jsonb("data").$type<Record<string, unknown>>(),
+    /** The delivery this one sends again (resend), if any. */
+    resendOf: integer("resend_of"),
+    status: text("status").$type<DeliveryStatus>().notNull().default("queued"),
+    /** Attempts made (a claim counts one). */
+    attempt: integer("attempt").notNull().default(0),
+    nextAttemptAt: timestamp("next_attempt_at", { withTimezone: true, mode: "date" })
+      .notNull()
+      .defaultNow(),
+    leaseExpiresAt: timestamp("lease_expires_at", { withTimezone: true, mode: "date" }),
+    lastAttemptAt: timestamp("last_attempt_at", { withTimezone: true, mode: "date" }),
+    responseStatus: integer("response_status"),
+    durationMs: integer("duration_ms"),
+    /** The answer's first 64 KiB. */
+    responseBody: text("response_body"),
+    error: text("error"),
+    ...timestamps,
+  },
+  (t) => [
+    index("webhook_deliveries_due_idx")
+      .on(t.endpointId, t.nextAttemptAt)
+      .where(sql`${t.status} = 'queued'`),
+    index("webhook_deliveries_lease_idx")
+      .on(t.endpointId, t.leaseExpiresAt)
+      .where(sql`${t.status} = 'running'`),
+    index("webhook_deliveries_endpoint_idx").on(t.endpointId, t.id.desc()),
+    index("webhook_deliveries_event_idx").on(t.eventId),
+    check("webhook_deliveries_status_ck", oneOf(t.status, DELIVERY_STATUSES)),
+    check("webhook_deliveries_type_ck", oneOf(t.eventType, EVENT_TYPES)),
+  ],
+);
+
 export const errorLog = pgTable(
   "error_log",
   {
@@ -222,3 +302,5 @@ export type Job = typeof jobs.$inferSelect;
 export type WebhookEvent = typeof webhookEvents.$inferSelect;
 export type ErrorLogEntry = typeof errorLog.$inferSelect;
 export type ProjectEvent = typeof projectEvents.$inferSelect;
+export type WebhookEndpoint = typeof webhookEndpoints.$inferSelect;
+export type WebhookDelivery = typeof webhookDeliveries.$inferSelect;
