@@ -33,6 +33,20 @@ const rateLimit = z
     const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[3] as "s"];
     return { limit: Number(m[1]), windowMs: Number(m[2] || 1) * unit, spec: s };
   });
+/** "5s,30s,2m,10m,30m,1h,3h,6h": the delays before each retry, in order (ms, s, m, h, d). */
+const durationList = z
+  .string()
+  .regex(
+    /^\s*\d+\s*(ms|s|m|h|d)\s*(,\s*\d+\s*(ms|s|m|h|d)\s*)*$/,
+    'must be comma-separated durations such as "5s,30s,2m"',
+  )
+  .transform((s) =>
+    s.split(",").map((part) => {
+      const m = /^\s*(\d+)\s*(ms|s|m|h|d)\s*$/.exec(part)!;
+      const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as "s"];
+      return Number(m[1]) * unit;
+    }),
+  );
 /** true/false, 1/0, yes/no, on/off (any case); anything else is refused rather than guessed. */
 const TRUE_WORDS = ["true", "1", "yes", "on"];
 const FALSE_WORDS = ["false", "0", "no", "off"];
@@ -108,6 +122,14 @@ export const envSchema = z.object({
   /** With PostgreSQL: each web process dispatches on a worker thread; false leaves it to `npm run worker`. */
   DISPATCH_IN_WEB: withDefault(boolean, true),
   CRON_SECRET: optional(z.string().min(16, "must be at least 16 characters")),
+
+  // Outgoing webhooks: users' endpoints subscribed to project events (CONTRACT §6)
+  SUBSCRIPTION_RETRY_SCHEDULE: withDefault(durationList, "5s,30s,2m,10m,30m,1h,3h,6h"),
+  /** An endpoint whose deliveries have all failed for this long is disabled (error log). */
+  SUBSCRIPTION_DISABLE_AFTER_HOURS: withDefault(z.coerce.number().positive(), 72),
+  SUBSCRIPTION_TIMEOUT_MS: withDefault(int(100, 60_000), 10_000),
+  /** Production refuses endpoints on loopback, private and link-local addresses unless true. */
+  WEBHOOK_ALLOW_PRIVATE_TARGETS: withDefault(boolean, false),
 
   // Built-in simulator of the three services
   SIMULATOR_ENABLED: optional(boolean),
