@@ -171,8 +171,14 @@ export type AppServer = {
 
 type Running = { child: ChildProcess; exited: Promise<void> };
 
-/** Starts `next start` on a free port and waits until it answers. */
-export async function startApp(extraEnv: Record<string, string> = {}): Promise<AppServer> {
+/**
+ * Starts `next start` (or, with `dev`, `next dev`: no build needed, pages compile on first
+ * visit) on a free port and waits until it answers.
+ */
+export async function startApp(
+  extraEnv: Record<string, string> = {},
+  options: { dev?: boolean } = {},
+): Promise<AppServer> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const database = await freshDatabase();
@@ -180,7 +186,7 @@ export async function startApp(extraEnv: Record<string, string> = {}): Promise<A
     ...baseEnv(),
     ...E2E_SECRETS,
     ...database.env,
-    NODE_ENV: "test",
+    NODE_ENV: options.dev ? "development" : "test",
     PORT: String(port),
     APP_URL: url,
     SIMULATOR_ENABLED: "true",
@@ -193,7 +199,8 @@ export async function startApp(extraEnv: Record<string, string> = {}): Promise<A
 
   const launch = async (): Promise<Running> => {
     // detached = setsid: the launcher and the next-server it forks share one process group to kill.
-    const child = spawn(nextBin(), ["start", "-p", String(port), "-H", "127.0.0.1"], {
+    const command = options.dev ? "dev" : "start";
+    const child = spawn(nextBin(), [command, "-p", String(port), "-H", "127.0.0.1"], {
       cwd: APP_DIR,
       env: env as NodeJS.ProcessEnv,
       detached: true,
@@ -203,13 +210,17 @@ export async function startApp(extraEnv: Record<string, string> = {}): Promise<A
     child.stderr?.on("data", (d) => (output += d));
     const exited = new Promise<void>((resolve) =>
       child.once("exit", (code, signal) => {
-        output += `\n[next start exited: ${signal ?? `code ${code}`}]\n`;
+        output += `\n[next ${command} exited: ${signal ?? `code ${code}`}]\n`;
         resolve();
       }),
     );
     const running = { child, exited };
     try {
-      await waitUntilReady(url, child);
+      await waitUntilReady(url, child, {
+        token: env.ADMIN_TOKEN,
+        // `next dev` compiles the route and migrates on the first request: minutes on a busy machine.
+        timeoutMs: options.dev ? 300_000 : 60_000,
+      });
     } catch (error) {
       await killGroup(running);
       throw new Error(`${(error as Error).message}\n--- server output ---\n${output.slice(-4000)}`);
@@ -240,20 +251,26 @@ export async function startApp(extraEnv: Record<string, string> = {}): Promise<A
   };
 }
 
-async function waitUntilReady(url: string, child: ChildProcess) {
-  const deadline = Date.now() + 60_000;
+async function waitUntilReady(
+  url: string,
+  child: ChildProcess,
+  { token, timeoutMs }: { token?: string; timeoutMs: number },
+) {
+  const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`next start exited with ${child.exitCode}`);
+    if (child.exitCode !== null) throw new Error(`next exited with ${child.exitCode}`);
     try {
       // A page that touches the database: the first one creates and migrates it.
-      const response = await fetch(`${url}/api/v1/projects?limit=1`);
+      const response = await fetch(`${url}/api/v1/projects?limit=1`, {
+        headers: token ? { authorization: `Bearer ${token}` } : {},
+      });
       if (response.ok) return;
     } catch {
       // not listening yet
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-  throw new Error("next start did not answer within 60 s");
+  throw new Error(`next did not answer within ${timeoutMs / 1000} s`);
 }
 
 async function killGroup({ child, exited }: Running) {
