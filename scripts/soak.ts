@@ -617,7 +617,13 @@ async function startCluster(
 
 /** True when the app's instrumentation.ts starts the periodic sweep itself. */
 function sweeperStartsItself(appDir: string): boolean {
-  for (const name of ["instrumentation.ts", "instrumentation.js"]) {
+  // Started from instrumentation.ts, or (issue 10) from the server start-up and the dispatch worker.
+  for (const name of [
+    "instrumentation.ts",
+    "instrumentation.js",
+    "lib/server-start.ts",
+    "lib/jobs/worker.ts",
+  ]) {
     const file = path.join(appDir, name);
     if (existsSync(file) && readFileSync(file, "utf8").includes("startSweeper")) return true;
   }
