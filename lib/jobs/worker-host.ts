@@ -2,6 +2,7 @@ import "server-only";
 import { Worker } from "node:worker_threads";
 import { env } from "@/lib/env";
 import { log } from "@/lib/observability/log";
+import { startDeliveries } from "./deliveries";
 import { setDispatchMode } from "./schedule";
 import { startSweeper } from "./sweeper";
 import type { FromThread, ToThread } from "./worker-thread";
@@ -16,6 +17,9 @@ import type { FromThread, ToThread } from "./worker-thread";
 export function startDispatch() {
   if (!env.DATABASE_URL) {
     startSweeper();
+    startDeliveries().catch((error: Error) =>
+      log("error", "deliveries.start_failed", { message: error.message }),
+    );
     return;
   }
   setDispatchMode("elsewhere");

@@ -3,6 +3,7 @@ import { getConnection } from "@/lib/db/client";
 import { env } from "@/lib/env";
 import { log } from "@/lib/observability/log";
 import { JOBS_CHANNEL } from "@/lib/pipeline/store";
+import { startDeliveries } from "./deliveries";
 import { dispatchIdle, runDispatch, setDispatchMode } from "./schedule";
 import { startSweeper } from "./sweeper";
 
@@ -38,6 +39,8 @@ export async function startDispatchWorker({
   // then delivers whatever was queued while nobody listened (at start: while no worker ran).
   const listening = await connection.sql.listen(JOBS_CHANNEL, wake, wake);
   const stopSweeper = startSweeper(sweepIntervalMs);
+  // The second loop: project events to users' endpoints, woken by its own channel.
+  const deliveries = await startDeliveries({ sweepIntervalMs });
   log("info", "worker.started", { channel: JOBS_CHANNEL, sweep_ms: sweepIntervalMs });
   return {
     async stop() {
@@ -45,6 +48,7 @@ export async function startDispatchWorker({
       await listening.unlisten().catch(() => {}); // the connection may be gone already
       await stopSweeper();
       await dispatchIdle();
+      await deliveries.stop();
       log("info", "worker.stopped");
     },
   };

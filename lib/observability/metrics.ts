@@ -1,7 +1,7 @@
 import "server-only";
 import { count, sql } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
-import { errorLog, jobs, projects, webhookEvents } from "@/lib/db/schema";
+import { errorLog, jobs, projects, webhookDeliveries, webhookEvents } from "@/lib/db/schema";
 import { log } from "./log";
 
 /**
@@ -33,6 +33,8 @@ type Registry = {
   rateLimitFailedOpen: Map<string, { labels: Labels; value: number }>;
   outbound: Map<string, { labels: Labels; value: number }>;
   outboundSeconds: Map<string, Histogram>;
+  deliveries: Map<string, { labels: Labels; value: number }>;
+  deliverySeconds: Map<string, Histogram>;
 };
 
 const store = globalThis as unknown as { __framechainMetrics?: Registry };
@@ -45,6 +47,8 @@ function registry(): Registry {
     rateLimitFailedOpen: new Map(),
     outbound: new Map(),
     outboundSeconds: new Map(),
+    deliveries: new Map(),
+    deliverySeconds: new Map(),
   };
   return store.__framechainMetrics;
 }
@@ -97,6 +101,12 @@ export const metrics = {
     const r = registry();
     increment(r.outbound, { service, result });
     observe(r.outboundSeconds, { service }, OUTBOUND_BUCKETS, seconds);
+  },
+  /** One attempt to deliver an event to a user's endpoint: succeeded, retry (scheduled) or failed (final). */
+  delivery(endpoint: string, outcome: "succeeded" | "retry" | "failed", seconds: number): void {
+    const r = registry();
+    increment(r.deliveries, { endpoint, outcome });
+    observe(r.deliverySeconds, { endpoint }, OUTBOUND_BUCKETS, seconds);
   },
 };
 
@@ -156,6 +166,21 @@ export async function renderMetrics(): Promise<string> {
 
   family(
     out,
+    "framechain_subscription_deliveries_total",
+    "counter",
+    "Attempts to deliver events to subscribed endpoints, by endpoint and outcome (succeeded, retry, failed).",
+  );
+  for (const { labels, value } of r.deliveries.values())
+    sample(out, "framechain_subscription_deliveries_total", labels, value);
+  histogram(
+    out,
+    "framechain_subscription_delivery_duration_seconds",
+    "Duration of delivery attempts to subscribed endpoints.",
+    r.deliverySeconds,
+  );
+
+  family(
+    out,
     "framechain_process_uptime_seconds",
     "gauge",
     "Seconds since this process started counting.",
@@ -187,6 +212,21 @@ export async function renderMetrics(): Promise<string> {
       "Callbacks kept until their task is known.",
     );
     sample(out, "framechain_webhook_events_parked", {}, gauges.parked);
+    family(
+      out,
+      "framechain_subscription_deliveries",
+      "gauge",
+      "Deliveries to subscribed endpoints by status; queued with attempts > 0 is the retry queue.",
+    );
+    for (const row of gauges.deliveries)
+      sample(out, "framechain_subscription_deliveries", { status: row.status }, row.n);
+    family(
+      out,
+      "framechain_subscription_retry_queue",
+      "gauge",
+      "Deliveries waiting for a retry after a failed attempt.",
+    );
+    sample(out, "framechain_subscription_retry_queue", {}, gauges.retryQueue);
     family(out, "framechain_errors_open", "gauge", "Error log entries not dismissed, by severity.");
     for (const row of gauges.openErrors)
       sample(out, "framechain_errors_open", { severity: row.severity }, row.n);
@@ -196,7 +236,7 @@ export async function renderMetrics(): Promise<string> {
 
 async function readDatabaseGauges() {
   const db = await getDb();
-  const [projectRows, jobRows, parkedRows, errorRows] = await Promise.all([
+  const [projectRows, jobRows, parkedRows, errorRows, deliveryRows] = await Promise.all([
     db.select({ status: projects.status, n: count() }).from(projects).groupBy(projects.status),
     db
       .select({ kind: jobs.kind, status: jobs.status, n: count() })
@@ -208,12 +248,25 @@ async function readDatabaseGauges() {
       .from(errorLog)
       .where(sql`${errorLog.dismissedAt} is null`)
       .groupBy(errorLog.severity),
+    db
+      .select({
+        status: webhookDeliveries.status,
+        n: count(),
+        retrying: sql<number>`count(*) filter (where ${webhookDeliveries.attempt} > 0)`.mapWith(
+          Number,
+        ),
+      })
+      .from(webhookDeliveries)
+      .where(sql`${webhookDeliveries.status} in ('queued', 'running')`)
+      .groupBy(webhookDeliveries.status),
   ]);
   return {
     projects: projectRows,
     jobs: jobRows,
     parked: parkedRows[0]?.n ?? 0,
     openErrors: errorRows,
+    deliveries: deliveryRows,
+    retryQueue: deliveryRows.find((row) => row.status === "queued")?.retrying ?? 0,
   };
 }
 

@@ -1,6 +1,7 @@
 import "server-only";
 import type { SqlRunner } from "@/lib/db/client";
 import { newId } from "@/lib/ids";
+import { DELIVERIES_CHANNEL } from "@/lib/subscriptions/vocabulary";
 import type { JobKind, JobStatus, ProjectStatus, SceneStatus, WebhookSource } from "./statuses";
 import {
   type Decision,
@@ -264,6 +265,13 @@ export async function writeDecision(
       where ${after("p")}
       returning id, type)`);
     guards.push(`(select count(*) from pe) = ${emitted}`);
+    // Outgoing webhooks (CONTRACT §6): one delivery per event and enabled endpoint subscribed
+    // to its type, queued by this same statement (no extra round trip); the NOTIFY wakes the
+    // delivery loop (lib/jobs/deliveries.ts) at commit.
+    ctes.push(`wd as (insert into webhook_deliveries (event_id, event_type, endpoint_id, project_id)
+      select pe.id, pe.type, w.id, ${$(projectId, "text")}
+      from pe join webhook_endpoints w on w.enabled and (w.events is null or pe.type = any (w.events))
+      returning pg_notify('${DELIVERIES_CHANNEL}', ''))`);
   }
 
   decision.scenes.forEach((change, i) => {
