@@ -211,7 +211,10 @@ async function main() {
     );
     say(
       `  per stage (median run): ${fixed(orchestration.dispatchMs)} ms from the previous callback's answer to the next request reaching the service, ` +
-        `${fixed(orchestration.callbackMs)} ms for the app to answer a callback`,
+        `${fixed(orchestration.callbackMs)} ms for the app to answer a callback` +
+        (orchestration.parked
+          ? ` (${orchestration.parked} callbacks overtook the record of their submission and were parked, 202: this split is approximate, the total is not)`
+          : ""),
     );
     say(
       `  statements per stage (whole project, creation and notification included): app counter ${stmtText(orchestration.appStatements)}, database ${dbStmtText(orchestration.dbStatements, target.dbStatements)}`,
@@ -256,10 +259,17 @@ async function main() {
       (orchestration.failures ? 1 : 0) +
       flatInvalid;
     const slowWithin = halfSlowP99 <= halfP99 * 1.2;
+    // The app's counter when this build has one, else the database's count.
+    const stageCount = Number.isFinite(stageStatements) ? stageStatements : stageDbStatements;
+    const stageCountSource = Number.isFinite(stageStatements)
+      ? "app counter"
+      : target.dbStatements.available
+        ? target.dbStatements.label.replace(/ \(.*/, "")
+        : "";
     say("");
     say("targets (2-core machine):");
     say(
-      `  statements per stage ≤ 8 ............ ${stmtText(stageStatements)} ${Number.isFinite(stageStatements) ? (stageStatements <= 8 ? "met" : "MISSED") : "n/a"}`,
+      `  statements per stage ≤ 8 ............ ${stmtText(stageCount)}${stageCountSource ? ` (${stageCountSource})` : ""} ${Number.isFinite(stageCount) ? (stageCount <= 8 ? "met" : "MISSED") : ""}`.trimEnd(),
     );
     say(
       `  callback/bare ratio ≥ 0.5 ............ ${fixed(ratio, 2)} ${ratio >= 0.5 ? "met" : "MISSED"}`,
@@ -280,7 +290,7 @@ async function main() {
         `INVALID RUN: ${invalid} errors, non-2xx or non-applied callbacks, or an orchestration run that did not complete`,
       );
     say(
-      `callback/bare throughput ratio: ${fixed(ratio, 2)}  p99 callback: ${fixed(halfP99, 0)} ms  p99 with slow downstream: ${fixed(halfSlowP99, 0)} ms  statements per stage: ${stmtText(stageStatements)}`,
+      `callback/bare throughput ratio: ${fixed(ratio, 2)}  p99 callback: ${fixed(halfP99, 0)} ms  p99 with slow downstream: ${fixed(halfSlowP99, 0)} ms  statements per stage: ${stmtText(stageCount)}`,
     );
     exitCode = invalid ? 1 : 0;
   } finally {
@@ -818,7 +828,7 @@ async function measureOrchestration(target: Target) {
   await settleDispatch(target);
   standIns.faults.callbacks = true;
   standIns.faults.callbackDelayMs = [0, 0];
-  const runs: { totalMs: number; dispatchMs: number; callbackMs: number }[] = [];
+  const runs: { totalMs: number; dispatchMs: number; callbackMs: number; parked: number }[] = [];
   let failures = 0;
   const stages = sceneCount * 2 + (sceneCount > 1 ? 1 : 0);
   const before = await readCounters(target);
@@ -878,6 +888,7 @@ async function measureOrchestration(target: Target) {
       totalMs: completedAt - started,
       dispatchMs: mean(dispatch),
       callbackMs: mean(callback),
+      parked: standIns.deliveries.filter((d) => d.status === 202).length,
     });
     // The notification goes out after the last callback.
     const notifyDeadline = Date.now() + 10_000;
@@ -896,6 +907,7 @@ async function measureOrchestration(target: Target) {
     perStageMs: totalMs / stages,
     dispatchMs: middle?.dispatchMs ?? Number.NaN,
     callbackMs: middle?.callbackMs ?? Number.NaN,
+    parked: middle?.parked ?? 0,
     appStatements: counted.appStatements,
     dbStatements: counted.dbStatements,
     failures,
