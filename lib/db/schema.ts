@@ -285,12 +285,17 @@ export const errorLog = pgTable(
     message: text("message").notNull(),
     context: jsonb("context").$type<Record<string, unknown>>().notNull().default({}),
     projectId: text("project_id"),
+    /** Occurrences this row stands for: refused requests are logged in aggregate (refusals.ts). */
+    count: integer("count").notNull().default(1),
+    /** source|address|status|reason|minute of an aggregate row; null for a single error. */
+    aggregateKey: text("aggregate_key"),
     dismissedAt: timestamp("dismissed_at", { withTimezone: true, mode: "date" }),
     createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
   },
   // Newest-first listing walks the primary key backwards: no index of its own.
   (t) => [
     index("error_log_project_idx").on(t.projectId, t.id.desc()),
+    uniqueIndex("error_log_aggregate_uq").on(t.aggregateKey),
     check("error_log_type_ck", oneOf(t.type, ERROR_TYPES)),
     check("error_log_severity_ck", oneOf(t.severity, ERROR_SEVERITIES)),
   ],
