@@ -116,7 +116,10 @@ describe("npm run bench (short)", () => {
     expect(statements![1]).toMatch(new RegExp(`^${NUM}$`));
     expect(statements![2]).toMatch(new RegExp(`^(${NUM} \\(.+\\)|n/a \\(.+\\))$`));
     expect(output).toMatch(
-      new RegExp(`^app CPU per request: bare ${NUM} ms, callback ${NUM} ms`, "m"),
+      new RegExp(
+        `^app CPU per request \\(max runs, medians\\): bare ${NUM} ms, callback ${NUM} ms`,
+        "m",
+      ),
     );
     if (postgresUrl) {
       expect(output).toMatch(new RegExp(`^database CPU per callback: ${NUM} ms`, "m"));
