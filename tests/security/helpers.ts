@@ -21,6 +21,14 @@ export function applySettings(settings: Record<string, string | undefined>): voi
   vi.resetModules();
 }
 
+/**
+ * Opens this module graph's database (PGlite: compiles and migrates, which can take a while
+ * on a busy machine) in a hook, so no test's own time limit pays for it.
+ */
+export async function warmDatabase(): Promise<void> {
+  await (await import("@/lib/db/client")).getDb();
+}
+
 /** Back to the suite's own environment. */
 export function restoreSettings(): void {
   process.env = { ...original };

@@ -10,6 +10,7 @@ import {
   passedThrough,
   proxyRequest,
   restoreSettings,
+  warmDatabase,
 } from "./helpers";
 
 /**
@@ -93,6 +94,7 @@ describe("the route handlers, given what Next decodes", () => {
   };
   beforeAll(async () => {
     restoreSettings();
+    await warmDatabase();
     routes = {
       project: await import("@/app/api/v1/projects/[id]/route"),
       start: await import("@/app/api/v1/projects/[id]/start/route"),

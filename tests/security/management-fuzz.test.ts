@@ -8,6 +8,7 @@ import {
   passedThrough,
   proxyRequest,
   restoreSettings,
+  warmDatabase,
 } from "./helpers";
 
 /**
@@ -54,6 +55,7 @@ let createProject: (request: Request) => Promise<Response>;
 
 beforeAll(async () => {
   restoreSettings();
+  await warmDatabase();
   const project = await import("@/app/api/v1/projects/[id]/route");
   const start = await import("@/app/api/v1/projects/[id]/start/route");
   const cancel = await import("@/app/api/v1/projects/[id]/cancel/route");

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { APP, applySettings, restoreSettings } from "./helpers";
+import { APP, applySettings, restoreSettings, warmDatabase } from "./helpers";
 
 /**
  * Issue 11 item 1 (CONTRACT.md §2): the callback rate limit trusted the client's own
@@ -14,6 +14,7 @@ let route: typeof import("@/app/api/webhooks/video-complete/route");
 beforeAll(async () => {
   applySettings({ RATE_LIMIT_VIDEO: "10/1m" });
   await (await import("@/lib/ratelimit")).closeRateLimiters();
+  await warmDatabase();
   route = await import("@/app/api/webhooks/video-complete/route");
 });
 
