@@ -47,7 +47,8 @@ type ClaimRow = {
   previous_valid: boolean | null;
   sequence: number | null;
   event_data: Record<string, unknown> | null;
-  event_created_at: string | Date | null;
+  /** ISO 8601 in UTC, formatted by the database (the drivers disagree on timestamp values). */
+  event_timestamp: string | null;
 };
 
 /**
@@ -87,7 +88,8 @@ const CLAIM = `with picked as (
 )
 select c.*, e.url, e.secret, e.previous_secret,
   e.previous_secret is not null and e.previous_secret_expires_at > now() as previous_valid,
-  pe.sequence, pe.data as event_data, pe.created_at as event_created_at
+  pe.sequence, pe.data as event_data,
+  to_char(pe.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as event_timestamp
 from claimed c
 join webhook_endpoints e on e.id = c.endpoint_id
 left join project_events pe on pe.id = c.event_id
@@ -117,13 +119,9 @@ export async function claimDueDeliveries(limit: number): Promise<ClaimedDelivery
  */
 function envelope(r: ClaimRow): string {
   if (r.event_data === null) return JSON.stringify(r.data ?? {});
-  const at =
-    r.event_created_at instanceof Date
-      ? r.event_created_at
-      : new Date(`${r.event_created_at}`.replace(" ", "T"));
   return JSON.stringify({
     type: r.event_type,
-    timestamp: at.toISOString(),
+    timestamp: r.event_timestamp,
     data: { ...r.event_data, sequence: r.sequence },
   });
 }
@@ -239,7 +237,7 @@ const RECORD_FAILURE = `with d as (
   where id = $1 and status = 'running' returning endpoint_id)
 update webhook_endpoints w set
   failing_since = coalesce(w.failing_since, now()),
-  enabled = w.enabled and not (w.failing_since <= now() - make_interval(secs => $7::float8)),
+  enabled = w.enabled and not coalesce(w.failing_since <= now() - make_interval(secs => $7::float8), false),
   disabled_at = case when w.enabled and w.failing_since <= now() - make_interval(secs => $7::float8)
     then now() else w.disabled_at end,
   disabled_reason = case when w.enabled and w.failing_since <= now() - make_interval(secs => $7::float8)
