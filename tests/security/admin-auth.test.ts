@@ -145,3 +145,27 @@ describe("the sign-in form", () => {
     vi.doUnmock("next/headers");
   });
 });
+
+describe.runIf(process.env.TEST_REDIS_URL)(
+  "on the Redis backend (shared by every instance)",
+  () => {
+    it("counts wrong tokens and refuses a throttled address, the right token too", async () => {
+      const proxy = await loadProxy({
+        ...settings,
+        RATE_LIMIT_ADMIN_AUTH: "3/1m",
+        REDIS_URL: process.env.TEST_REDIS_URL,
+        RATE_LIMIT_PREFIX: `framechain-security-${process.pid}-${Date.now()}`,
+      });
+      try {
+        const statuses: number[] = [];
+        for (let i = 0; i < 4; i++)
+          statuses.push((await proxy(api(`g${i}`, "198.51.100.70"))).status);
+        expect(statuses).toEqual([401, 401, 401, 429]);
+        expect((await proxy(api(ADMIN_TOKEN, "198.51.100.70"))).status).toBe(429);
+        expect(passedThrough(await proxy(api(ADMIN_TOKEN, "198.51.100.71")))).toBe(true);
+      } finally {
+        await (await import("@/lib/ratelimit")).closeRateLimiters();
+      }
+    });
+  },
+);
