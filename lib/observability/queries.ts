@@ -25,6 +25,8 @@ export function serializeError(e: ErrorLogEntry) {
     severity: e.severity,
     message: e.message,
     project_id: e.projectId,
+    /** How many occurrences the entry stands for (refused requests are logged per minute). */
+    count: e.count,
     context: e.context,
     dismissed_at: e.dismissedAt?.toISOString() ?? null,
     created_at: e.createdAt.toISOString(),
@@ -124,12 +126,15 @@ export async function errorStats(): Promise<ErrorStats> {
     .select({
       type: errorLog.type,
       severity: errorLog.severity,
-      total: sql<number>`count(*)`.mapWith(Number),
+      // Occurrences, not rows: an aggregate row of refused requests counts each of them.
+      total: sql<number>`coalesce(sum(${errorLog.count}), 0)`.mapWith(Number),
       recent:
-        sql<number>`count(*) filter (where ${errorLog.createdAt} > now() - interval '24 hours')`.mapWith(
+        sql<number>`coalesce(sum(${errorLog.count}) filter (where ${errorLog.createdAt} > now() - interval '24 hours'), 0)`.mapWith(
           Number,
         ),
-      open: sql<number>`count(*) filter (where ${errorLog.dismissedAt} is null)`.mapWith(Number),
+      open: sql<number>`coalesce(sum(${errorLog.count}) filter (where ${errorLog.dismissedAt} is null), 0)`.mapWith(
+        Number,
+      ),
     })
     .from(errorLog)
     .groupBy(errorLog.type, errorLog.severity);

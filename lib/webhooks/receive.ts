@@ -7,6 +7,7 @@ import { scheduleDispatch } from "@/lib/jobs/schedule";
 import { recordError } from "@/lib/observability/error-log";
 import { log } from "@/lib/observability/log";
 import { metrics } from "@/lib/observability/metrics";
+import { countRefusal } from "@/lib/observability/refusals";
 import {
   applyParkedReports,
   applyStageReport,
@@ -75,20 +76,24 @@ export async function receiveCallback(stage: Stage, request: Request): Promise<R
 }
 
 async function handleCallback(stage: Stage, request: Request): Promise<Reply> {
+  const address = clientIp(request);
   // Every request counts against its sender's budget — oversized, unsigned or valid — and an
   // exceeded budget is refused before the body is read or anything is written.
-  const limit = await checkRateLimit(stage, clientIp(request));
+  const limit = await checkRateLimit(stage, address);
   if (!limit.allowed) {
-    return {
-      status: 429,
-      outcome: "rejected",
-      body: { error: "Too many requests" },
-      headers: rateLimitHeaders(limit),
-    };
+    const headers = rateLimitHeaders(limit);
+    return refuse(
+      stage,
+      address,
+      429,
+      "rate limit exceeded",
+      { error: "Too many requests" },
+      headers,
+    );
   }
   const body = await readBodyCapped(request, env.WEBHOOK_MAX_BODY_BYTES);
   if (!body) {
-    return reject(stage, 413, `Body larger than ${env.WEBHOOK_MAX_BODY_BYTES} bytes`, {
+    return refuse(stage, address, 413, `body larger than ${env.WEBHOOK_MAX_BODY_BYTES} bytes`, {
       error: "Payload too large",
     });
   }
@@ -100,7 +105,7 @@ async function handleCallback(stage: Stage, request: Request): Promise<Reply> {
   });
   if (!verified.ok) {
     const message = verified.status === 503 ? "Endpoint not configured" : "Invalid signature";
-    return reject(stage, verified.status, verified.reason, { error: message });
+    return refuse(stage, address, verified.status, verified.reason, { error: message });
   }
 
   let json: unknown;
@@ -238,7 +243,24 @@ function recheckParkedLater(stage: Stage, taskId: string) {
   }, PARKED_RECHECK_MS).unref?.();
 }
 
-/** A refused callback: logged as a rejected event and in the error log; nothing else changes. */
+/**
+ * A request refused before it was authenticated (over the rate limit, too large, a bad or
+ * missing signature, an endpoint without its secret): counted in metrics and logged in
+ * aggregate (refusals.ts). Nothing is written per request, so a flood fills no table.
+ */
+function refuse(
+  stage: Stage,
+  address: string,
+  status: number,
+  reason: string,
+  body: Record<string, unknown>,
+  headers?: Record<string, string>,
+): Reply {
+  countRefusal({ endpoint: stage, address, status, reason });
+  return { status, outcome: "rejected", body, headers };
+}
+
+/** A signed callback refused for its content: kept as a rejected event and in the error log. */
 async function reject(
   stage: Stage,
   status: number,
@@ -259,18 +281,14 @@ async function reject(
       outcome: "rejected",
       reason,
       httpStatus: status,
-      // Unauthenticated bodies are never stored.
-      payload:
-        status === 401 || status === 413
-          ? null
-          : ((payload ?? null) as Record<string, unknown> | null),
+      payload: (payload ?? null) as Record<string, unknown> | null,
     });
   } catch {
     // Recording a rejection must not turn it into a different answer.
   }
   await recordError({
     type: "webhook",
-    severity: status === 503 ? "critical" : "warning",
+    severity: "warning",
     message: `${stage} callback rejected (${status}): ${reason}`,
     projectId: projectId ?? null,
     context: {

@@ -1,5 +1,5 @@
-import fc from "fast-check";
 import { sql } from "drizzle-orm";
+import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { runAfterResponse } from "../../helpers/after";
 import { callbackRequest, json } from "../../helpers/callbacks";
@@ -115,6 +115,23 @@ describe("applied", () => {
       status: "generating_video",
       progress: 45,
     });
+  });
+
+  it("progress never moves backwards: 90 then 10 keeps 90, and the late report is ignored", async () => {
+    const { taskId, projectId } = await projectWaitingForVideo();
+    const report = (progress: number) =>
+      post(
+        "video-complete",
+        callbackRequest("video-complete", { task_id: taskId, status: "processing", progress }),
+      );
+    expect((await report(90)).status).toBe(200);
+    const late = await report(10);
+    expect(late.status).toBe(200);
+    expect(await json(late)).toMatchObject({
+      received: true,
+      ignored: expect.stringMatching(/progress 10/),
+    });
+    expect((await app.getProject(projectId)).scenes[0]).toMatchObject({ progress: 90 });
   });
 });
 
