@@ -1,5 +1,5 @@
 import { NextResponse } from "next/server";
-import { bearerToken } from "@/lib/auth/access";
+import { bearerToken, sameOrigin } from "@/lib/auth/access";
 import { checkAdminToken } from "@/lib/auth/attempts";
 import { isValidSession, SESSION_COOKIE, tokenMatches } from "@/lib/auth/session";
 import { env, isProduction } from "@/lib/env";
@@ -61,6 +61,15 @@ export async function checkSimulatorAccess(request: Request): Promise<Response |
     return verdict.throttled ?? unauthorized();
   }
   if (isValidSession(cookieValue(request.headers.get("cookie"), SESSION_COOKIE), token)) {
+    // The cookie is ambient: a write made with it must come from this app's own pages.
+    const write = request.method !== "GET" && request.method !== "HEAD";
+    const origins = {
+      appUrl: env.APP_URL ?? env.NEXT_PUBLIC_APP_URL,
+      localOrigin: `http://localhost:${env.PORT}`,
+    };
+    if (write && !sameOrigin(request, origins)) {
+      return NextResponse.json({ error: "Cross-site request refused" }, { status: 403 });
+    }
     return null;
   }
   return unauthorized();

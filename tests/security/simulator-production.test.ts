@@ -111,6 +111,11 @@ describe("with it", () => {
     const { createSessionValue, SESSION_COOKIE } = await import("@/lib/auth/session");
     const cookie = { cookie: `other=1; ${SESSION_COOKIE}=${createSessionValue(ADMIN_TOKEN)}` };
     expect((await call("GET", "config", undefined, cookie)).status).toBe(200);
+    // A write with the cookie must come from this app's pages (same-site subdomains get the cookie too).
+    const write = (origin: string) =>
+      call("POST", "config", { delay_ms: 25 }, { ...cookie, origin });
+    expect((await write("https://evil.example")).status).toBe(403);
+    expect((await write(app.base)).status).toBe(200);
     const forged = {
       cookie: `${SESSION_COOKIE}=${createSessionValue("another-token-0123456789")}`,
     };
