@@ -4,8 +4,11 @@ import { env, isProduction } from "@/lib/env";
 import { refuseMalformed } from "@/lib/http/request-guard";
 
 /**
- * Next 16's request proxy (formerly middleware): admin access control in front of the
- * management API, /api/metrics and the pages. The rules are in lib/auth/access.ts.
+ * Next 16's request proxy (formerly middleware), in front of everything but the exact hot
+ * paths below: first what can name nothing (a path that is not UTF-8 or holds a control
+ * character: 404; a NUL in the query: 400 — lib/http/request-guard.ts), then admin access
+ * control of the management API, /api/metrics and the pages, with the wrong-token throttle
+ * and the CSRF origin check (lib/auth/access.ts).
  */
 export async function proxy(request: NextRequest) {
   return (
