@@ -3,6 +3,7 @@ import { getDb } from "@/lib/db/client";
 import { webhookEvents } from "@/lib/db/schema";
 import { env } from "@/lib/env";
 import { isDatabaseUnavailable } from "@/lib/http/errors";
+import { unstorableTextIn } from "@/lib/http/text";
 import { scheduleDispatch } from "@/lib/jobs/schedule";
 import { recordError } from "@/lib/observability/error-log";
 import { log } from "@/lib/observability/log";
@@ -19,7 +20,7 @@ import type { WebhookOutcome } from "@/lib/pipeline/statuses";
 import type { Triggered } from "@/lib/pipeline/transition";
 import { checkRateLimit, clientIp, rateLimitHeaders } from "@/lib/ratelimit";
 import { readBodyCapped } from "./body";
-import { type Callback, parseCallback, unstorable } from "./payloads";
+import { type Callback, parseCallback } from "./payloads";
 import { STAGES, type Stage } from "./stages";
 import { verifyCallback } from "./verify";
 
@@ -118,7 +119,7 @@ async function handleCallback(stage: Stage, request: Request): Promise<Reply> {
     });
   }
   // What the database cannot store is a permanent problem of the body: 400, never "retry later".
-  const cannotStore = unstorable(json);
+  const cannotStore = unstorableTextIn(json);
   if (cannotStore) {
     return reject(stage, 400, `unstorable body: ${cannotStore.path} ${cannotStore.message}`, {
       error: "Invalid payload",
