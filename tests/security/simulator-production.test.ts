@@ -247,3 +247,21 @@ describe("what a production demo needs", () => {
     expect(simulatorProductionProblems(parseEnv({ NODE_ENV: "development" }))).toEqual([]);
   });
 });
+
+describe("a production demo without ADMIN_TOKEN (had the start-up check been skipped)", () => {
+  it("keeps every simulator route closed, naming what is missing", async () => {
+    applySettings({ NODE_ENV: "production", SIMULATOR_ENABLED: "true", ADMIN_TOKEN: undefined });
+    const closed = simulatorCaller(await import("@/app/api/simulator/[...path]/route"), app.base);
+    for (const [method, path] of [
+      ["GET", "config"],
+      ["POST", "video/api/v1/tasks/submit"],
+      ["GET", "requests"],
+    ] as const) {
+      const response = await closed(method, path, method === "POST" ? {} : undefined, {
+        authorization: "Bearer anything-at-all-0123456789",
+      });
+      expect(response.status, path).toBe(503);
+      expect(response.json.error).toMatch(/ADMIN_TOKEN/);
+    }
+  });
+});
