@@ -19,6 +19,11 @@ const LINKS = [
     current: (path: string) => path === "/projects/new",
   },
   {
+    href: "/webhooks",
+    label: "Webhooks",
+    current: (path: string) => path.startsWith("/webhooks"),
+  },
+  {
     href: "/errors",
     label: "Errors",
     current: (path: string) => path.startsWith("/errors"),

@@ -87,7 +87,7 @@ export async function loadEndpointApi() {
   const ctx = (id: string) => ({ params: Promise.resolve({ id }) });
   return {
     create: (body: unknown) => list.POST(json("POST", base, body)),
-    list: () => list.GET(new Request(base)),
+    list: () => list.GET(),
     get: (id: string) => one.GET(new Request(`${base}/x`), ctx(id)),
     patch: (id: string, body: unknown) => one.PATCH(json("PATCH", `${base}/x`, body), ctx(id)),
     remove: (id: string) => one.DELETE(new Request(`${base}/x`, { method: "DELETE" }), ctx(id)),

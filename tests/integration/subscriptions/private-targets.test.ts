@@ -9,7 +9,7 @@ import { loadEndpointApi, type Receiver, startReceiver, waitFor } from "./helper
  */
 
 // Before anything imports lib/env: this file runs as production, private targets not allowed.
-process.env.NODE_ENV = "production";
+(process.env as Record<string, string>).NODE_ENV = "production";
 delete process.env.WEBHOOK_ALLOW_PRIVATE_TARGETS;
 
 let receiver: Receiver;
