@@ -1,5 +1,6 @@
 import { NextResponse } from "next/server";
 import { ZodError, z } from "zod";
+import { recordUnexpected } from "@/lib/observability/error-log";
 import { isPlausibleId, isStorableText, unstorableTextIn } from "./text";
 
 /** The app's one error type: a code the client can act on, mapped to one HTTP status. */
@@ -69,19 +70,23 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   return false;
 }
 
-/** One response shape for every failure; the cause goes to logs, never to the client. */
-export function errorResponse(error: unknown): NextResponse {
+/**
+ * One response shape for every failure; the cause goes to the error log (and Sentry) through
+ * recordUnexpected, never to the client.
+ */
+export async function errorResponse(error: unknown, where = "request"): Promise<NextResponse> {
   if (error instanceof AppError) {
     return NextResponse.json({ error: error.message, ...error.details }, { status: error.status });
   }
-  if (error instanceof ZodError) return errorResponse(badRequest(error));
-  if (isDatabaseUnavailable(error)) {
+  if (error instanceof ZodError) return errorResponse(badRequest(error), where);
+  const unavailable = isDatabaseUnavailable(error);
+  await recordUnexpected(error, { where, unavailable });
+  if (unavailable) {
     return NextResponse.json(
       { error: "Database unavailable, retry later" },
       { status: 503, headers: { "Retry-After": "5" } },
     );
   }
-  console.error("[framechain] unexpected error", error);
   return NextResponse.json({ error: "Internal error" }, { status: 500 });
 }
 
@@ -143,7 +148,11 @@ export function handle<A extends unknown[]>(fn: (...args: A) => Promise<Response
       if (!(await paramsArePlausible(args[1]))) throw new AppError("not_found", "Not found");
       return await fn(...args);
     } catch (error) {
-      return errorResponse(error);
+      const request = args[0] instanceof Request ? args[0] : null;
+      return errorResponse(
+        error,
+        request ? `${request.method} ${new URL(request.url).pathname}` : "request",
+      );
     }
   };
 }

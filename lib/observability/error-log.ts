@@ -22,6 +22,30 @@ export function addErrorReporter(reporter: Reporter) {
 }
 
 /**
+ * The one place an unexpected error (a bug, not the client's mistake) is recorded: error log
+ * and Sentry, once, with what was being done. A database outage is logged, not recorded: the
+ * error log lives in that database.
+ */
+export async function recordUnexpected(
+  error: unknown,
+  context: { where: string; unavailable: boolean } & Record<string, unknown>,
+): Promise<void> {
+  const { where, unavailable, ...rest } = context;
+  const message = error instanceof Error ? error.message : String(error);
+  if (unavailable) {
+    log("error", "database_unavailable", { where, message, ...rest });
+    return;
+  }
+  await recordError({
+    type: "system",
+    severity: "critical",
+    message: `${where} failed unexpectedly: ${message}`,
+    context: { where, ...rest },
+    cause: error,
+  });
+}
+
+/**
  * Records a failure in the error log (what operators read at /api/v1/errors) and the
  * logs. Best effort: recording an error never throws into the code path that hit it.
  */

@@ -59,8 +59,9 @@ export type StageOutcome =
       queuedJobIds: string[];
       projectId: string;
       jobId: string;
+      sceneId: string | null;
     }
-  | { outcome: "ignored"; reason: string; projectId: string; jobId: string }
+  | { outcome: "ignored"; reason: string; projectId: string; jobId: string; sceneId: string | null }
   | { outcome: "duplicate"; parked: boolean }
   | { outcome: "parked"; eventId: number }
   | {

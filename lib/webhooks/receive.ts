@@ -5,7 +5,7 @@ import { env } from "@/lib/env";
 import { isDatabaseUnavailable } from "@/lib/http/errors";
 import { unstorableTextIn } from "@/lib/http/text";
 import { scheduleDispatch } from "@/lib/jobs/schedule";
-import { recordError } from "@/lib/observability/error-log";
+import { recordError, recordUnexpected } from "@/lib/observability/error-log";
 import { log } from "@/lib/observability/log";
 import { metrics } from "@/lib/observability/metrics";
 import { countRefusal } from "@/lib/observability/refusals";
@@ -186,6 +186,22 @@ async function replyFor(
 ): Promise<Reply> {
   switch (result.outcome) {
     case "applied": {
+      if (callback.kind === "failed") {
+        // A failed attempt is an error worth reading where people look: the project page and /errors.
+        await recordError({
+          type: "pipeline",
+          severity: "error",
+          message: result.log,
+          projectId: result.projectId,
+          context: {
+            stage,
+            task_id: callback.taskId,
+            job_id: result.jobId,
+            scene_id: result.sceneId,
+            error: callback.error,
+          },
+        });
+      }
       const body: Record<string, unknown> = {
         received: true,
         status: callback.status,
@@ -302,21 +318,15 @@ async function reject(
   return { status, outcome: "rejected", body, taskId: callback?.taskId };
 }
 
-/** Never a 500 for the sender: an outage or our own bug is a 503 "retry later", and is logged. */
+/** Never a 500 for the sender: an outage or our own bug is a 503 "retry later", recorded once. */
 async function unexpected(stage: Stage, error: unknown): Promise<Reply> {
   const outage = isDatabaseUnavailable(error);
-  const conflict = error instanceof ConcurrentChangeError;
-  if (!outage) {
-    await recordError({
-      type: "webhook",
-      severity: conflict ? "warning" : "critical",
-      message: `${stage} callback could not be applied: ${(error as Error)?.message ?? String(error)}`,
-      context: { stage },
-      cause: error,
-    });
-  } else {
-    log("error", "callback.database_unavailable", { stage, message: (error as Error)?.message });
-  }
+  await recordUnexpected(error, {
+    where: `${stage} callback`,
+    unavailable: outage,
+    // Another event kept changing the project: a warning-worthy race, not a crash.
+    concurrent_change: error instanceof ConcurrentChangeError,
+  });
   return {
     status: 503,
     outcome: "error",

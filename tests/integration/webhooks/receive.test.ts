@@ -117,6 +117,22 @@ describe("applied", () => {
     });
   });
 
+  it("a failed attempt reported by the service is in the error log, linked to its project and scene", async () => {
+    const { taskId, projectId, sceneId } = await projectWaitingForVideo();
+    const response = await post(
+      "video-complete",
+      callbackRequest("video-complete", { task_id: taskId, status: "failed", error: "GPU lost" }),
+    );
+    expect(response.status).toBe(200);
+    const { errorLog } = app.schema;
+    const rows = await app.db.select().from(errorLog);
+    const mine = rows.filter((r) => r.projectId === projectId);
+    expect(mine).toHaveLength(1);
+    expect(mine[0]).toMatchObject({ type: "pipeline", severity: "error" });
+    expect(mine[0]?.message).toMatch(/scene 1 video generation attempt 1 of \d+ failed: GPU lost/);
+    expect(mine[0]?.context).toMatchObject({ scene_id: sceneId, task_id: taskId });
+  });
+
   it("progress never moves backwards: 90 then 10 keeps 90, and the late report is ignored", async () => {
     const { taskId, projectId } = await projectWaitingForVideo();
     const report = (progress: number) =>
