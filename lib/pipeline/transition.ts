@@ -75,12 +75,33 @@ export type PipelineEvent =
 
 export type NotifyType = "project_completed" | "project_failed";
 
-export type JobSpec = {
-  kind: JobKind;
-  sceneId: string | null;
-  attempt: number;
-  payload: Record<string, unknown>;
+/**
+ * What each kind of job carries: written by transition(), read by the request builders
+ * (lib/services/requests.ts) — one definition for both ends of the outbox.
+ */
+export type JobPayloads = {
+  generate_video: {
+    scene_id: string;
+    scene_number: number;
+    prompt: string;
+    start_image_url: string | null;
+    duration: number;
+    project_id: string;
+  };
+  extract_last_frame: { video_url: string };
+  stitch: { video_urls: (string | null)[] };
+  notify: {
+    type: NotifyType;
+    project_id: string;
+    project_name: string;
+    video_url: string | null;
+    error: string | null;
+  };
 };
+
+export type JobSpec = {
+  [K in JobKind]: { kind: K; sceneId: string | null; attempt: number; payload: JobPayloads[K] };
+}[JobKind];
 
 type Patch<T> = Partial<T>;
 
@@ -527,7 +548,8 @@ function stageFailed(
             },
           ]
         : [],
-      enqueue: [{ kind, sceneId: job.sceneId, attempt, payload: job.payload }],
+      // The same request again: the payload the failed attempt was queued with.
+      enqueue: [{ kind, sceneId: job.sceneId, attempt, payload: job.payload } as JobSpec],
       flags: { scene_updated: Boolean(scene), project_updated: !scene },
       log: `${message}; retrying (attempt ${attempt})`,
     };
@@ -625,6 +647,6 @@ function notifyJob(
 
 /** The unique key of a job: the same step of the same run can never be queued twice. */
 export function jobKey(projectId: string, run: number, spec: JobSpec): string {
-  if (spec.kind === "notify") return `notify:${projectId}:r${run}:${String(spec.payload.type)}`;
+  if (spec.kind === "notify") return `notify:${projectId}:r${run}:${spec.payload.type}`;
   return `${spec.kind}:${spec.sceneId ?? projectId}:r${run}:a${spec.attempt}`;
 }

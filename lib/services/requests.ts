@@ -1,6 +1,7 @@
 import type { Job } from "@/lib/db/schema";
 import { env } from "@/lib/env";
-import type { WebhookSource } from "@/lib/pipeline/statuses";
+import type { JobKind, WebhookSource } from "@/lib/pipeline/statuses";
+import type { JobPayloads } from "@/lib/pipeline/transition";
 import { appUrl } from "./app-url";
 import { serviceBase, serviceKey } from "./endpoints";
 import type { ServiceRequest } from "./http";
@@ -16,9 +17,9 @@ type JobForRequest = Pick<Job, "id" | "kind" | "projectId" | "sceneId" | "payloa
 export function buildServiceRequest(
   job: JobForRequest,
 ): { request: ServiceRequest } | { skip: string } | { error: string } {
-  const p = job.payload;
   switch (job.kind) {
     case "generate_video": {
+      const p = payloadOf(job, "generate_video");
       const base = serviceBase.video();
       if (!base) return { error: "VIDEO_GENERATION_SERVICE is not set" };
       return {
@@ -45,6 +46,7 @@ export function buildServiceRequest(
       };
     }
     case "extract_last_frame": {
+      const p = payloadOf(job, "extract_last_frame");
       const base = serviceBase.lastFrame();
       if (!base) return { error: "LAST_FRAME_SERVICE_URL is not set" };
       return {
@@ -58,6 +60,7 @@ export function buildServiceRequest(
       };
     }
     case "stitch": {
+      const p = payloadOf(job, "stitch");
       const base = serviceBase.stitch();
       if (!base) return { error: "STITCH_SERVICE_URL is not set" };
       return {
@@ -71,6 +74,7 @@ export function buildServiceRequest(
       };
     }
     case "notify": {
+      const p = payloadOf(job, "notify");
       const url = serviceBase.notify();
       if (!url) return { skip: "NOTIFICATION_SERVICE_URL is not set: recorded in the app only" };
       return {
@@ -91,6 +95,11 @@ export function buildServiceRequest(
       };
     }
   }
+}
+
+/** A stored job's payload, as transition() wrote it for that kind (lib/pipeline/transition.ts). */
+function payloadOf<K extends JobKind>(job: JobForRequest, _kind: K): JobPayloads[K] {
+  return job.payload as JobPayloads[K];
 }
 
 /**

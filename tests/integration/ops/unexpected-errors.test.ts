@@ -11,7 +11,7 @@ beforeAll(async () => {
 describe("an unexpected error in a route handler", () => {
   it("answers 500 without detail and is recorded once in the error log", async () => {
     const { handle } = await import("@/lib/http/errors");
-    const route = handle(async () => {
+    const route = handle(async (_request: Request) => {
       throw new Error("bug: undefined is not a function");
     });
     const response = await route(new Request("http://127.0.0.1:3999/api/v1/anything"));

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { JobStatus, ProjectStatus, SceneStatus } from "@/lib/db/schema";
 import {
+  type JobSpec,
   type JobState,
   jobKey,
   type PipelineEvent,
@@ -443,7 +444,12 @@ describe("retry", () => {
 
 describe("jobKey", () => {
   it("differs by run and attempt, so a retry never collides with the step it replaces", () => {
-    const spec = { kind: "generate_video" as const, sceneId: "scn_1", attempt: 1, payload: {} };
+    const spec: JobSpec = {
+      kind: "extract_last_frame",
+      sceneId: "scn_1",
+      attempt: 1,
+      payload: { video_url: "https://v.example/1.mp4" },
+    };
     expect(jobKey("prj_1", 1, spec)).not.toBe(jobKey("prj_1", 2, spec));
     expect(jobKey("prj_1", 1, spec)).not.toBe(jobKey("prj_1", 1, { ...spec, attempt: 2 }));
   });
