@@ -43,13 +43,17 @@ async function startVideoService() {
   };
 }
 
+/** Polls a condition; the bound is generous (a loaded machine starts a tsx process slowly). */
 async function waitFor(condition: () => boolean | Promise<boolean>, what: string) {
-  for (let i = 0; i < 1500; i++) {
-    if (await condition()) return;
+  const deadline = Date.now() + 90_000;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
-  throw new Error(`timed out waiting for ${what}`);
 }
+
+/** Spawning a process: bounded only so a hang still ends the run. */
+const PROCESS_TEST_TIMEOUT = 120_000;
 
 let service: Awaited<ReturnType<typeof startVideoService>>;
 
@@ -93,54 +97,63 @@ async function notify() {
 }
 
 describe.runIf(onPostgres)("the dispatch worker on PostgreSQL", () => {
-  it("delivers at start what was queued while no worker ran, then what a NOTIFY announces, and stops only once its deliveries are done", async () => {
-    const { startDispatchWorker } = await import("@/lib/jobs/worker");
-    const { setDispatchMode } = await import("@/lib/jobs/schedule");
+  it(
+    "delivers at start what was queued while no worker ran, then what a NOTIFY announces, and stops only once its deliveries are done",
+    async () => {
+      const { startDispatchWorker } = await import("@/lib/jobs/worker");
+      const { setDispatchMode } = await import("@/lib/jobs/schedule");
 
-    const before = await queueJob();
-    const worker = await startDispatchWorker({ sweepIntervalMs: 0 });
-    // From here the web side of this process does nothing: only the NOTIFY can wake the worker.
-    setDispatchMode("elsewhere");
-    try {
-      await waitFor(() => deliveredFor(before).length === 1, "the start-up pass");
+      const before = await queueJob();
+      const worker = await startDispatchWorker({ sweepIntervalMs: 0 });
+      // From here the web side of this process does nothing: only the NOTIFY can wake the worker.
+      setDispatchMode("elsewhere");
+      try {
+        await waitFor(() => deliveredFor(before).length === 1, "the start-up pass");
 
-      const release = service.hold();
-      // The statement that queues the job sends the NOTIFY itself: nothing else wakes the worker.
-      const after = await queueJob();
-      await waitFor(() => deliveredFor(after).length === 1, "the NOTIFY wake-up");
+        const release = service.hold();
+        // The statement that queues the job sends the NOTIFY itself: nothing else wakes the worker.
+        const after = await queueJob();
+        await waitFor(() => deliveredFor(after).length === 1, "the NOTIFY wake-up");
 
-      let stopped = false;
-      const stopping = worker.stop().then(() => {
-        stopped = true;
-      });
-      await notify(); // heard no more: nothing new may start while stopping
-      // Time for stop() to get past unlistening (a round trip on its own connection). A stop
-      // that did not wait for its deliveries would resolve meanwhile; one that does cannot.
-      const { getConnection } = await import("@/lib/db/client");
-      const connection = await getConnection();
-      for (let i = 0; i < 5 && connection.kind === "postgres"; i++) await connection.sql`select 1`;
-      expect(stopped).toBe(false); // the held delivery is still in flight
-      release();
-      await stopping;
-      expect(deliveredFor(after)).toHaveLength(1);
-    } finally {
-      setDispatchMode("after-response");
-    }
-  });
+        let stopped = false;
+        const stopping = worker.stop().then(() => {
+          stopped = true;
+        });
+        await notify(); // heard no more: nothing new may start while stopping
+        // Time for stop() to get past unlistening (a round trip on its own connection). A stop
+        // that did not wait for its deliveries would resolve meanwhile; one that does cannot.
+        const { getConnection } = await import("@/lib/db/client");
+        const connection = await getConnection();
+        for (let i = 0; i < 5 && connection.kind === "postgres"; i++)
+          await connection.sql`select 1`;
+        expect(stopped).toBe(false); // the held delivery is still in flight
+        release();
+        await stopping;
+        expect(deliveredFor(after)).toHaveLength(1);
+      } finally {
+        setDispatchMode("after-response");
+      }
+    },
+    PROCESS_TEST_TIMEOUT,
+  );
 
-  it("`npm run worker` is a separate process doing the same, and exits cleanly on SIGTERM", async () => {
-    const projectId = await queueJob(); // this process dispatches nothing: its after() never runs here
-    const child = startWorkerProcess({});
-    try {
-      await waitFor(() => deliveredFor(projectId).length === 1, "the worker process");
-      const later = await queueJob();
-      await waitFor(() => deliveredFor(later).length === 1, "the worker process, woken");
-    } finally {
-      child.kill("SIGTERM");
-    }
-    const [code] = await once(child, "exit");
-    expect(code).toBe(0);
-  });
+  it(
+    "`npm run worker` is a separate process doing the same, and exits cleanly on SIGTERM",
+    async () => {
+      const projectId = await queueJob(); // this process dispatches nothing: its after() never runs here
+      const child = startWorkerProcess({});
+      try {
+        await waitFor(() => deliveredFor(projectId).length === 1, "the worker process");
+        const later = await queueJob();
+        await waitFor(() => deliveredFor(later).length === 1, "the worker process, woken");
+      } finally {
+        child.kill("SIGTERM");
+      }
+      const [code] = await once(child, "exit");
+      expect(code).toBe(0);
+    },
+    PROCESS_TEST_TIMEOUT,
+  );
 });
 
 describe.runIf(!onPostgres)("the dispatch worker on PGlite", () => {
@@ -150,16 +163,20 @@ describe.runIf(!onPostgres)("the dispatch worker on PGlite", () => {
   });
 });
 
-it("`npm run worker` without DATABASE_URL stops with a message naming it", async () => {
-  const child = startWorkerProcess({ DATABASE_URL: "" });
-  let stderr = "";
-  child.stderr?.on("data", (chunk) => {
-    stderr += chunk;
-  });
-  const [code] = await once(child, "exit");
-  expect(code).toBe(1);
-  expect(stderr).toMatch(/npm run worker needs DATABASE_URL/);
-});
+it(
+  "`npm run worker` without DATABASE_URL stops with a message naming it",
+  async () => {
+    const child = startWorkerProcess({ DATABASE_URL: "" });
+    let stderr = "";
+    child.stderr?.on("data", (chunk) => {
+      stderr += chunk;
+    });
+    const [code] = await once(child, "exit");
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/npm run worker needs DATABASE_URL/);
+  },
+  PROCESS_TEST_TIMEOUT,
+);
 
 function startWorkerProcess(env: Record<string, string>): ChildProcess {
   const root = path.resolve(import.meta.dirname, "../../..");
