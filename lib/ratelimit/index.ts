@@ -2,7 +2,7 @@ import "server-only";
 import { env } from "@/lib/env";
 import { recordError } from "@/lib/observability/error-log";
 import { metrics } from "@/lib/observability/metrics";
-import type { Stage } from "@/lib/webhooks/stages";
+import type { WebhookSource as Stage } from "@/lib/pipeline/statuses";
 import { clientAddress } from "./client-ip";
 import { MemorySlidingWindow } from "./memory";
 import { rateLimitKey, rateLimitPolicy, rateLimitPrefix } from "./policies";

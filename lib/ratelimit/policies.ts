@@ -1,5 +1,7 @@
 import { env } from "@/lib/env";
-import { type Stage, STAGES } from "@/lib/webhooks/stages";
+import type { WebhookSource } from "@/lib/pipeline/statuses";
+
+type Stage = WebhookSource;
 
 /**
  * The named rate-limit policies, one per callback endpoint: a sliding window per client IP.
@@ -8,8 +10,14 @@ import { type Stage, STAGES } from "@/lib/webhooks/stages";
  */
 export type RateLimitPolicy = { limit: number; windowMs: number; spec: string };
 
+const POLICIES: Record<Stage, () => RateLimitPolicy> = {
+  "video-complete": () => env.RATE_LIMIT_VIDEO,
+  "last-frame-complete": () => env.RATE_LIMIT_LAST_FRAME,
+  "stitch-complete": () => env.RATE_LIMIT_STITCH,
+};
+
 export function rateLimitPolicy(stage: Stage): RateLimitPolicy {
-  return STAGES[stage].rateLimit();
+  return POLICIES[stage]();
 }
 
 /** Key of one client's budget on one endpoint, under RATE_LIMIT_PREFIX. */

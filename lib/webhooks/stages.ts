@@ -1,5 +1,4 @@
 import type { JobKind, WebhookSource } from "@/lib/db/schema";
-import { env } from "@/lib/env";
 import { CALLBACK_SECRETS } from "@/lib/services/requests";
 
 /** The three callback endpoints, the job kind each completes, and the secrets that sign it. */
@@ -8,21 +7,18 @@ export const STAGES = {
     jobKind: "generate_video",
     secrets: CALLBACK_SECRETS["video-complete"],
     secretName: "VIDEO_WEBHOOK_SECRET",
-    rateLimit: () => env.RATE_LIMIT_VIDEO,
     description: "Video generation service reports a scene's video (or its progress or failure)",
   },
   "last-frame-complete": {
     jobKind: "extract_last_frame",
     secrets: CALLBACK_SECRETS["last-frame-complete"],
     secretName: "LAST_FRAME_WEBHOOK_SECRET",
-    rateLimit: () => env.RATE_LIMIT_LAST_FRAME,
     description: "Last-frame service reports the final frame of a scene's video",
   },
   "stitch-complete": {
     jobKind: "stitch",
     secrets: CALLBACK_SECRETS["stitch-complete"],
     secretName: "STITCH_WEBHOOK_SECRET",
-    rateLimit: () => env.RATE_LIMIT_STITCH,
     description: "Stitch service reports the project's final video",
   },
 } as const satisfies Record<
@@ -31,15 +27,8 @@ export const STAGES = {
     jobKind: JobKind;
     secrets: () => string[] | undefined;
     secretName: string;
-    rateLimit: () => { limit: number; windowMs: number; spec: string };
     description: string;
   }
 >;
 
 export type Stage = WebhookSource;
-
-export function stageOfJobKind(kind: JobKind): Stage | null {
-  for (const [stage, def] of Object.entries(STAGES))
-    if (def.jobKind === kind) return stage as Stage;
-  return null;
-}
