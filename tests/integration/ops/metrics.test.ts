@@ -18,6 +18,17 @@ function value(text: string, series: string): number | undefined {
 }
 
 describe("GET /api/metrics", () => {
+  it("counts the SQL statements this process sent, not those of the scrape itself", async () => {
+    const { statementCount } = await import("@/lib/db/client");
+    const first = value(await scrape(), "framechain_db_statements_total");
+    const second = value(await scrape(), "framechain_db_statements_total");
+    // The first scrape's own gauge queries are counted by the second, and nothing else ran.
+    expect(second!).toBeGreaterThan(first!);
+    const before = statementCount();
+    const third = value(await scrape(), "framechain_db_statements_total");
+    expect(third).toBe(before);
+  });
+
   it("counts callbacks by stage, outcome and status, with a latency histogram", async () => {
     const series =
       'framechain_callbacks_total{stage="video-complete",outcome="applied",status="200"}';
