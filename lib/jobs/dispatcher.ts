@@ -74,7 +74,11 @@ returning id, kind, project_id, scene_id, attempt, deliveries, payload, external
 export async function claimDueJobs(limit: number): Promise<ClaimedJob[]> {
   const run = await getSql();
   const rows = await run.query<JobRow>(CLAIM, [limit, leaseSeconds()]);
-  return rows.map((r) => ({
+  return rows.map(claimedJob);
+}
+
+function claimedJob(r: JobRow): ClaimedJob {
+  return {
     id: r.id,
     kind: r.kind,
     projectId: r.project_id,
@@ -83,7 +87,7 @@ export async function claimDueJobs(limit: number): Promise<ClaimedJob[]> {
     deliveries: r.deliveries,
     payload: r.payload ?? {},
     externalTaskId: r.external_task_id,
-  }));
+  };
 }
 
 async function deliver(job: ClaimedJob): Promise<void> {
@@ -246,17 +250,7 @@ export async function expireOverdueStages(limit = 50): Promise<number> {
     from jobs where status = 'waiting' and deadline_at < now() order by deadline_at limit $1::int`,
     [limit],
   );
-  for (const r of overdue) {
-    const job: ClaimedJob = {
-      id: r.id,
-      kind: r.kind,
-      projectId: r.project_id,
-      sceneId: r.scene_id,
-      attempt: r.attempt,
-      deliveries: r.deliveries,
-      payload: r.payload ?? {},
-      externalTaskId: r.external_task_id,
-    };
+  for (const job of overdue.map(claimedJob)) {
     await failJob(
       job,
       `no callback within ${env.STAGE_TIMEOUT_SECONDS} s (task ${job.externalTaskId})`,
