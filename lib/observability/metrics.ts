@@ -216,10 +216,15 @@ export async function renderMetrics(): Promise<string> {
       out,
       "framechain_subscription_deliveries",
       "gauge",
-      "Deliveries to subscribed endpoints by status; queued with attempts > 0 is the retry queue.",
+      "Deliveries not finished yet, by endpoint and status (queued: due or waiting for a retry; running: in flight).",
     );
     for (const row of gauges.deliveries)
-      sample(out, "framechain_subscription_deliveries", { status: row.status }, row.n);
+      sample(
+        out,
+        "framechain_subscription_deliveries",
+        { endpoint: row.endpoint, status: row.status },
+        row.n,
+      );
     family(
       out,
       "framechain_subscription_retry_queue",
@@ -250,6 +255,7 @@ async function readDatabaseGauges() {
       .groupBy(errorLog.severity),
     db
       .select({
+        endpoint: webhookDeliveries.endpointId,
         status: webhookDeliveries.status,
         n: count(),
         retrying: sql<number>`count(*) filter (where ${webhookDeliveries.attempt} > 0)`.mapWith(
@@ -258,7 +264,7 @@ async function readDatabaseGauges() {
       })
       .from(webhookDeliveries)
       .where(sql`${webhookDeliveries.status} in ('queued', 'running')`)
-      .groupBy(webhookDeliveries.status),
+      .groupBy(webhookDeliveries.endpointId, webhookDeliveries.status),
   ]);
   return {
     projects: projectRows,
@@ -266,7 +272,10 @@ async function readDatabaseGauges() {
     parked: parkedRows[0]?.n ?? 0,
     openErrors: errorRows,
     deliveries: deliveryRows,
-    retryQueue: deliveryRows.find((row) => row.status === "queued")?.retrying ?? 0,
+    retryQueue: deliveryRows.reduce(
+      (sum, row) => sum + (row.status === "queued" ? row.retrying : 0),
+      0,
+    ),
   };
 }
 

@@ -291,6 +291,49 @@ describe("outgoing webhooks", () => {
     expect(receiver.at("/dead").at(-1)?.headers["webhook-id"]).toBeDefined();
   });
 
+  it("a hanging endpoint holds only its own slots: another endpoint's delivery goes out meanwhile", async () => {
+    const { PER_ENDPOINT } = await import("@/lib/subscriptions/deliver");
+    const stuck = await createEndpoint({ url: `${receiver.base}/stuck` });
+    const other = await createEndpoint({ url: `${receiver.base}/other` });
+    receiver.on("/stuck", () => "hang");
+    for (let i = 0; i < PER_ENDPOINT * 2; i++) expect((await api.test(stuck.id)).status).toBe(202);
+    await waitFor("the stuck endpoint's slots taken", () => receiver.at("/stuck").length > 0);
+    expect((await api.test(other.id)).status).toBe(202);
+    await waitFor("the other endpoint served", () => receiver.at("/other").length === 1);
+    // The other endpoint did not queue behind the stuck one's backlog (its attempts, each
+    // ending only by the timeout, are far from done), and the stuck one never has more than its
+    // share in flight.
+    expect(receiver.at("/stuck").length).toBeLessThan(PER_ENDPOINT * 2 * (SCHEDULE.length + 1));
+    const running = (await deliveriesOf(stuck.id)).filter((d) => d.status === "running");
+    expect(running.length).toBeLessThanOrEqual(PER_ENDPOINT);
+    // Stop it: what is in flight times out, the rest waits (and goes with the endpoint).
+    await api.patch(stuck.id, { enabled: false });
+    await waitFor("the stuck attempts ended", async () => {
+      const rows = await deliveriesOf(stuck.id);
+      return rows.every((d) => d.status === "queued");
+    });
+    expect((await api.remove(stuck.id)).status).toBe(204);
+  });
+
+  it("metrics: attempts by endpoint and outcome, their duration, the retry queue", async () => {
+    const endpoint = await createEndpoint({ url: `${receiver.base}/metrics` });
+    receiver.on("/metrics", (nth) => (nth === 0 ? "500" : "ok"));
+    await api.test(endpoint.id);
+    await waitFor("the ping", async () => (await pending(endpoint.id)) === 0);
+    const { renderMetrics } = await import("@/lib/observability/metrics");
+    const text = await renderMetrics();
+    expect(text).toContain(
+      `framechain_subscription_deliveries_total{endpoint="${endpoint.id}",outcome="retry"} 1`,
+    );
+    expect(text).toContain(
+      `framechain_subscription_deliveries_total{endpoint="${endpoint.id}",outcome="succeeded"} 1`,
+    );
+    expect(text).toContain(
+      `framechain_subscription_delivery_duration_seconds_count{endpoint="${endpoint.id}"} 2`,
+    );
+    expect(text).toMatch(/^framechain_subscription_retry_queue \d+$/m);
+  });
+
   it("API: validation, secrets never listed, 404 for unknown or malformed ids, delete", async () => {
     for (const body of [
       {},
@@ -319,7 +362,7 @@ describe("outgoing webhooks", () => {
     expect(await patched.json()).toMatchObject({ events: null, description: "all now" });
     expect((await api.patch(endpoint.id, { url: "javascript:alert(1)" })).status).toBe(400);
 
-    for (const bad of ["ep_unknown", "%00", "x".repeat(300)]) {
+    for (const bad of ["ep_unknown", "%00", "\u0000", "ep_\uD800", "x".repeat(300)]) {
       expect((await api.get(bad)).status).toBe(404);
       expect((await api.patch(bad, { enabled: false })).status).toBe(404);
       expect((await api.rotate(bad)).status).toBe(404);
@@ -327,7 +370,7 @@ describe("outgoing webhooks", () => {
       expect((await api.deliveries(bad)).status).toBe(404);
       expect((await api.remove(bad)).status).toBe(404);
     }
-    for (const bad of ["0", "abc", "1e3", "99999999", "-1", "1".repeat(30)])
+    for (const bad of ["0", "abc", "1e3", "99999999", "-1", "1".repeat(30), "\u0000"])
       expect((await api.resend(endpoint.id, bad)).status).toBe(404);
     expect((await api.deliveries(endpoint.id, "?cursor=zzz")).status).toBe(400);
 

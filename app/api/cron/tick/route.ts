@@ -1,6 +1,7 @@
 import { NextResponse } from "next/server";
 import { env } from "@/lib/env";
 import { AppError, handle } from "@/lib/http/errors";
+import { deliveriesIdle, pumpDeliveries } from "@/lib/jobs/deliveries";
 import { sweep } from "@/lib/jobs/dispatcher";
 import { safeEqual } from "@/lib/services/signing";
 
@@ -12,5 +13,9 @@ export const GET = handle(async (request: Request) => {
   if (!safeEqual(given, Buffer.from(`Bearer ${env.CRON_SECRET}`))) {
     throw new AppError("unauthorized", "Invalid cron secret");
   }
-  return NextResponse.json(await sweep());
+  const result = await sweep();
+  // Outgoing webhooks due now (retries included), delivered before this request ends.
+  await pumpDeliveries();
+  await deliveriesIdle();
+  return NextResponse.json(result);
 });
