@@ -23,7 +23,10 @@ const dataRoot = mkdtempSync(path.join(tmpdir(), "framechain-demo-"));
 afterAll(() => rmSync(dataRoot, { recursive: true, force: true }));
 
 /** A clean environment: what a user's shell would have, plus the demo's settings. */
-function demoEnv(port: number, extra: Record<string, string>): NodeJS.ProcessEnv {
+/** Environment variables for a child process (NODE_ENV left unset: `npm start` sets it). */
+type ChildEnv = Record<string, string | undefined>;
+
+function demoEnv(port: number, extra: Record<string, string>): ChildEnv {
   return {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
@@ -37,11 +40,11 @@ function demoEnv(port: number, extra: Record<string, string>): NodeJS.ProcessEnv
 
 type Running = { child: ChildProcess; output: () => string; exited: Promise<number | null> };
 
-function npmStart(env: NodeJS.ProcessEnv): Running {
+function npmStart(env: ChildEnv): Running {
   // Its own process group: npm, the prestart check, next and next-server stop together.
   const child = spawn("npm", ["start"], {
     cwd: APP_DIR,
-    env,
+    env: env as NodeJS.ProcessEnv,
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
   });

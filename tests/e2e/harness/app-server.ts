@@ -182,7 +182,7 @@ export async function startApp(
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const database = await freshDatabase();
-  const env = {
+  const env: Record<string, string | undefined> = {
     ...baseEnv(),
     ...E2E_SECRETS,
     ...database.env,
