@@ -193,15 +193,18 @@ function renderStill(taskId: string, task: MediaRecord | undefined, kind: MediaK
     });
   }
   if (task.service === "stitch") {
+    // The stitched video's first frame, as a real service's thumbnail would be: its first
+    // scene's card — so a project's poster looks the same whether it comes from the stitch
+    // service or (when the callback carries none) from scene 1's thumbnail. The strip
+    // below shows every scene's colour.
     const scenes = task.videoUrls.map(sourceVideo);
     const count = task.videoUrls.length;
+    const first = scenes[0];
     return renderCard({
-      hue: 260,
-      title: `Final video · ${count} scene${count === 1 ? "" : "s"}`,
-      label: LABELS[kind],
-      body: sceneList(
-        scenes.map((s, i) => `${s?.sceneNumber ?? i + 1}. ${s?.prompt ?? "external video"}`),
-      ),
+      hue: sceneHue(first?.sceneNumber ?? 1),
+      title: first?.sceneNumber ? `Scene ${first.sceneNumber}` : "Scene",
+      label: `${LABELS[kind]} · ${count} scene${count === 1 ? "" : "s"}`,
+      body: wrapText(first?.prompt ?? "from an external video"),
       strip: scenes.map((s, i) => sceneHue(s?.sceneNumber ?? i + 1)),
     });
   }
@@ -214,13 +217,6 @@ function renderStill(taskId: string, task: MediaRecord | undefined, kind: MediaK
     label: LABELS[kind],
     body: wrapText(scene?.prompt ?? "from an external video"),
   });
-}
-
-/** One line per scene (cut to fit), at most four, the last saying how many more there are. */
-function sceneList(lines: string[]): string[] {
-  const cut = (line: string) => wrapText(line, 44, 1)[0] ?? "";
-  if (lines.length <= 4) return lines.map(cut);
-  return [...lines.slice(0, 3).map(cut), `… and ${lines.length - 3} more`];
 }
 
 function sourceVideo(url: string | undefined): MediaRecord | undefined {

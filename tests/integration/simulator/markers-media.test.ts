@@ -143,7 +143,7 @@ describe("media", () => {
     expect(fill(other.text)).toBeDefined();
     expect(fill(other.text)).not.toBe(fill(thumbnail.text));
 
-    // The last frame of scene 3's video shows scene 3; the stitched video's poster lists every scene.
+    // The last frame of scene 3's video shows scene 3, and so does the stitched video's poster.
     const frame = await call("POST", "last-frame/api/v1/process", {
       video_url: url(done, "video_url"),
       webhook_url: receiver.callbackUrl("last-frame-complete", "job_frame"),
@@ -163,10 +163,12 @@ describe("media", () => {
     });
     await terminal(stitch.json.task_id);
     const poster = await call("GET", `media/${stitch.json.task_id}/poster.svg`);
-    expect(poster.text).toContain("Final video · 2 scenes");
-    expect(poster.text).toContain("3. &lt;script&gt;");
-    expect(poster.text).toContain("2. external video");
+    // The poster is the stitched video's first frame: its first scene's card, with every scene's colour below.
+    expect(poster.text).toContain("Scene 3");
+    expect(poster.text).toContain("final video · 2 scenes");
+    expect(poster.text).toContain("&lt;script&gt;");
     expect(poster.text).not.toContain("<script");
+    expect(fill(poster.text)).toBe(fill(thumbnail.text));
   });
 
   it("serves videos as MP4 files, whole or by byte range", async () => {
