@@ -30,7 +30,8 @@ export type ClaimedDelivery = {
   attempt: number;
   url: string;
   secrets: string[];
-  body: string;
+  /** Null when the event is gone (its project was deleted): nothing to send. */
+  body: string | null;
 };
 
 type ClaimRow = {
@@ -117,8 +118,8 @@ export async function claimDueDeliveries(limit: number): Promise<ClaimedDelivery
  * project_events (its creation time, its per-project sequence), so every attempt and
  * resend sends the same bytes; a test ping stores its whole envelope on the delivery.
  */
-function envelope(r: ClaimRow): string {
-  if (r.event_data === null) return JSON.stringify(r.data ?? {});
+function envelope(r: ClaimRow): string | null {
+  if (r.event_data === null) return r.data ? JSON.stringify(r.data) : null;
   return JSON.stringify({
     type: r.event_type,
     timestamp: r.event_timestamp,
@@ -130,6 +131,17 @@ function envelope(r: ClaimRow): string {
 export async function deliverOne(
   delivery: ClaimedDelivery,
 ): Promise<"succeeded" | "retry" | "failed"> {
+  if (delivery.body === null) {
+    // Not the endpoint's fault: no failing streak, no retry.
+    const run = await getSql();
+    await run.query(
+      `update webhook_deliveries set status = 'failed', error = $2, lease_expires_at = null,
+        updated_at = now() where id = $1 and status = 'running'`,
+      [delivery.id, "the event no longer exists (its project was deleted)"],
+    );
+    return "failed";
+  }
+  const body = delivery.body;
   const policy = targetPolicy();
   let answer: Awaited<ReturnType<typeof postWebhook>>;
   let refused = false;
@@ -137,8 +149,8 @@ export async function deliverOne(
     checkLiteral(delivery.url, policy);
     answer = await postWebhook(
       delivery.url,
-      signedHeaders(delivery.eventId, delivery.body, delivery.secrets),
-      delivery.body,
+      signedHeaders(delivery.eventId, body, delivery.secrets),
+      body,
       { timeoutMs: env.SUBSCRIPTION_TIMEOUT_MS, lookup: guardedLookup(policy) },
     );
     refused = "error" in answer && /loopback, private or link-local/.test(answer.error);
