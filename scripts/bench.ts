@@ -125,6 +125,8 @@ type Target = {
   ranOut: boolean;
   /** Callbacks answered "applied" so far: each must lead to one recorded last-frame submission. */
   applied: number;
+  /** Last-frame jobs whose submission the app has recorded (checked by settleDispatch). */
+  recorded: Set<string>;
 };
 
 async function main() {
@@ -366,7 +368,7 @@ async function startTarget(options: {
   } else {
     db = await openDb({ pgliteDir }, appDir);
   }
-  const seedPrefix = "bench";
+  const seedPrefix = options.label;
   let started = performance.now();
   await seedHistory(db.db, "hist", options.history, 3);
   await seedWaitingScenes(db.db, seedPrefix, 0, options.seed);
@@ -428,6 +430,7 @@ async function startTarget(options: {
     next: 0,
     ranOut: false,
     applied: 0,
+    recorded: new Set(),
   };
 }
 
@@ -492,28 +495,44 @@ type Counters = Awaited<ReturnType<typeof readCounters>>;
 
 /**
  * Waits until every applied callback's dispatch has been recorded: the stand-in accepted one
- * last-frame request per applied callback and the app stored the task id (PostgreSQL: counted
- * in the database; PGlite: a short grace period after the last request).
+ * last-frame request per applied callback of this target (its Idempotency-Key is the job id),
+ * and — on PostgreSQL — the app stored each of those jobs' task ids (primary-key lookups of the
+ * jobs not confirmed yet; PGlite: a short grace period after the last request).
  */
 async function settleDispatch(target: Target) {
   const deadline = Date.now() + 30_000 + slowMs;
+  const marker = `/task_${target.seedPrefix}`;
+  const acceptedJobs = () =>
+    new Set(
+      target.standIns.submissions
+        .filter(
+          (s) =>
+            s.service === "last-frame" &&
+            s.status === 200 &&
+            String(s.body.video_url ?? "").includes(marker),
+        )
+        .map((s) => s.idempotencyKey),
+    );
+  let accepted = acceptedJobs();
+  while (accepted.size < target.applied && Date.now() < deadline) {
+    await sleep(20);
+    accepted = acceptedJobs();
+  }
   if (!target.db) {
-    const accepted = () =>
-      target.standIns.submissions.filter((s) => s.service === "last-frame" && s.status === 200)
-        .length;
-    while (accepted() < target.applied && Date.now() < deadline) await sleep(20);
     await sleep(200);
     return;
   }
-  for (;;) {
-    const [row] = await query<{ n: number }>(
+  let pending = [...accepted].filter((id) => !target.recorded.has(id));
+  while (pending.length > 0 && Date.now() < deadline) {
+    // Marked, so pg_stat_statements leaves the bench's own query out of the app's count.
+    const rows = await query<{ id: string }>(
       target.db.db,
-      sql`select count(*)::int as n from jobs /* framechain-bench-probe */
-          where kind = 'extract_last_frame' and external_task_id is not null
-            and scene_id like ${`scn_${target.seedPrefix}%`}`,
+      sql`select id from jobs /* framechain-bench-probe */
+          where id in ${pending} and external_task_id is not null`,
     );
-    if ((row?.n ?? 0) >= target.applied || Date.now() > deadline) return;
-    await sleep(20);
+    for (const row of rows) target.recorded.add(row.id);
+    pending = pending.filter((id) => !target.recorded.has(id));
+    if (pending.length > 0) await sleep(20);
   }
 }
 
@@ -842,8 +861,11 @@ async function measureOrchestration(target: Target) {
   const stages = sceneCount * 2 + (sceneCount > 1 ? 1 : 0);
   const before = await readCounters(target);
   for (let run = 0; run < orchestrationRuns; run++) {
-    standIns.submissions.length = 0;
-    standIns.deliveries.length = 0;
+    // This run's requests and callbacks: the logs are shared with the settling of callback runs.
+    const submissionsFrom = standIns.submissions.length;
+    const deliveriesFrom = standIns.deliveries.length;
+    const submissions = () => standIns.submissions.slice(submissionsFrom);
+    const deliveries = () => standIns.deliveries.slice(deliveriesFrom);
     const started = performance.now();
     const created = await adminFetch(baseUrl, secrets, "/api/v1/projects", {
       name: `orchestration ${run + 1}`,
@@ -861,7 +883,7 @@ async function measureOrchestration(target: Target) {
     const deadline = Date.now() + 120_000;
     let completedAt: number | null = null;
     while (completedAt === null && Date.now() < deadline) {
-      const stitched = standIns.deliveries.find(
+      const stitched = deliveries().find(
         (d) => d.stage === "stitch-complete" && d.answer?.project_updated === true,
       );
       if (stitched?.answeredAt) completedAt = stitched.answeredAt;
@@ -876,10 +898,10 @@ async function measureOrchestration(target: Target) {
       continue;
     }
     // The pipeline is strictly sequential: request k reaches the service, its callback is answered, then request k+1.
-    const accepted = standIns.submissions
+    const accepted = submissions()
       .filter((s) => s.taskId)
       .sort((a, b) => a.receivedAt - b.receivedAt);
-    const answered = standIns.deliveries
+    const answered = deliveries()
       .filter((d) => d.answeredAt !== null)
       .sort((a, b) => a.sentAt - b.sentAt);
     const dispatch: number[] = [];
@@ -897,11 +919,11 @@ async function measureOrchestration(target: Target) {
       totalMs: completedAt - started,
       dispatchMs: mean(dispatch),
       callbackMs: mean(callback),
-      parked: standIns.deliveries.filter((d) => d.status === 202).length,
+      parked: deliveries().filter((d) => d.status === 202).length,
     });
     // The notification goes out after the last callback.
     const notifyDeadline = Date.now() + 10_000;
-    while (!standIns.submissions.some((s) => s.service === "notify") && Date.now() < notifyDeadline)
+    while (!submissions().some((s) => s.service === "notify") && Date.now() < notifyDeadline)
       await sleep(10);
     await sleep(100);
   }

@@ -82,6 +82,14 @@ export async function pgStatStatements(url: string): Promise<DbStatementSource> 
         : `pg_stat_statements: ${message}`,
     );
   }
+  // Statements the app sent, not those run inside them (foreign-key checks, functions): the
+  // `toplevel` column (PostgreSQL 14+) tells them apart when pg_stat_statements.track = all.
+  let hasToplevel = true;
+  try {
+    await sql`select toplevel from pg_stat_statements limit 1`;
+  } catch {
+    hasToplevel = false;
+  }
   return {
     label: "pg_stat_statements",
     available: true,
@@ -89,6 +97,7 @@ export async function pgStatStatements(url: string): Promise<DbStatementSource> 
       const [row] = await sql<{ calls: string | null }[]>`
         select sum(calls)::text as calls from pg_stat_statements
         where dbid = (select oid from pg_database where datname = current_database())
+          ${hasToplevel ? sql`and toplevel` : sql``}
           and query not ilike '%pg_stat_statements%' and query not ilike '%pg_stat_activity%'
           and query not ilike '%framechain-bench-probe%'`;
       return Number(row?.calls ?? 0);
