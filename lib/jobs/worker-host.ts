@@ -2,6 +2,7 @@ import "server-only";
 import { Worker } from "node:worker_threads";
 import { env } from "@/lib/env";
 import { log } from "@/lib/observability/log";
+import { setThreadSeries } from "@/lib/observability/metrics";
 import { startDeliveries } from "./deliveries";
 import { setDispatchMode } from "./schedule";
 import { startSweeper } from "./sweeper";
@@ -61,6 +62,7 @@ export function startDispatchThread() {
   const startedAt = Date.now();
   worker.on("message", (message: FromThread) => {
     if (message.type === "statements") holder.current = message.count;
+    if (message.type === "metrics") setThreadSeries(message.series);
   });
   worker.on("error", (error) => {
     log("error", "dispatch_thread.failed", { message: error.message });

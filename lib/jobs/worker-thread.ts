@@ -2,6 +2,7 @@ import "server-only";
 import { writeSync } from "node:fs";
 import { parentPort } from "node:worker_threads";
 import { closeDb, statementCount } from "@/lib/db/client";
+import { type ThreadSeries, threadSeries } from "@/lib/observability/metrics";
 import { startDispatchWorker } from "./worker";
 
 /**
@@ -10,10 +11,14 @@ import { startDispatchWorker } from "./worker";
  * as in the server's own code, under `next dev` and `next build` alike.
  *
  * Messages: from the parent `{type:"stop"}`; to it `{type:"statements", count}` (this
- * thread's database statements, for /api/metrics) and `{type:"stopped"}`.
+ * thread's database statements, for /api/metrics), `{type:"metrics", series}` (its outbound
+ * calls and webhook deliveries, shown by the web thread's /api/metrics) and `{type:"stopped"}`.
  */
 export type ToThread = { type: "stop" };
-export type FromThread = { type: "statements"; count: number } | { type: "stopped" };
+export type FromThread =
+  | { type: "statements"; count: number }
+  | { type: "metrics"; series: ThreadSeries }
+  | { type: "stopped" };
 
 const port = parentPort;
 if (!port) throw new Error("lib/jobs/worker-thread.ts runs as a worker thread only");
@@ -24,7 +29,10 @@ const send = (message: FromThread) => port.postMessage(message);
 let reported = -1;
 const reportStatements = () => {
   const count = statementCount();
-  if (count !== reported) send({ type: "statements", count });
+  if (count !== reported) {
+    send({ type: "statements", count });
+    send({ type: "metrics", series: threadSeries() });
+  }
   reported = count;
 };
 const reporter = setInterval(reportStatements, 1000);

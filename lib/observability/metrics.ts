@@ -110,11 +110,68 @@ export const metrics = {
   },
 };
 
+type Counter = { labels: Labels; value: number };
+/** The series a dispatch thread records (outbound calls, deliveries), as plain data to post. */
+export type ThreadSeries = {
+  outbound: Counter[];
+  outboundSeconds: Histogram[];
+  deliveries: Counter[];
+  deliverySeconds: Histogram[];
+};
+
+/** This thread's dispatch series, for the web thread's /api/metrics (lib/jobs/worker-thread.ts). */
+export function threadSeries(): ThreadSeries {
+  const r = registry();
+  return {
+    outbound: [...r.outbound.values()],
+    outboundSeconds: [...r.outboundSeconds.values()],
+    deliveries: [...r.deliveries.values()],
+    deliverySeconds: [...r.deliverySeconds.values()],
+  };
+}
+
+const threads = globalThis as unknown as { __framechainThreadSeries?: ThreadSeries | null };
+/** The latest series of this process's dispatch thread, shown with this thread's own. */
+export function setThreadSeries(series: ThreadSeries | null) {
+  threads.__framechainThreadSeries = series;
+}
+
+/** Local and dispatch-thread entries of one series, summed by labels. */
+function mergedCounters(local: Map<string, Counter>, remote: Counter[] = []): Counter[] {
+  const out = new Map<string, Counter>();
+  for (const c of [...local.values(), ...remote]) {
+    const key = keyOf(c.labels);
+    const seen = out.get(key);
+    out.set(key, { labels: c.labels, value: (seen?.value ?? 0) + c.value });
+  }
+  return [...out.values()];
+}
+function mergedHistograms(local: Map<string, Histogram>, remote: Histogram[] = []) {
+  const out = new Map<string, Histogram>();
+  for (const h of [...local.values(), ...remote]) {
+    const key = keyOf(h.labels);
+    const seen = out.get(key);
+    out.set(
+      key,
+      seen
+        ? {
+            ...seen,
+            counts: seen.counts.map((n, i) => n + (h.counts[i] ?? 0)),
+            sum: seen.sum + h.sum,
+            count: seen.count + h.count,
+          }
+        : { ...h, counts: [...h.counts] },
+    );
+  }
+  return out;
+}
+
 /** The Prometheus text exposition format (version 0.0.4). */
 export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
 export async function renderMetrics(): Promise<string> {
   const r = registry();
+  const thread = threads.__framechainThreadSeries ?? null;
   const out: string[] = [];
 
   family(
@@ -155,13 +212,13 @@ export async function renderMetrics(): Promise<string> {
     "counter",
     "Outbound HTTP attempts to services, by service and result.",
   );
-  for (const { labels, value } of r.outbound.values())
+  for (const { labels, value } of mergedCounters(r.outbound, thread?.outbound))
     sample(out, "framechain_outbound_requests_total", labels, value);
   histogram(
     out,
     "framechain_outbound_duration_seconds",
     "Duration of outbound HTTP attempts.",
-    r.outboundSeconds,
+    mergedHistograms(r.outboundSeconds, thread?.outboundSeconds),
   );
 
   family(
@@ -170,13 +227,13 @@ export async function renderMetrics(): Promise<string> {
     "counter",
     "Attempts to deliver events to subscribed endpoints, by endpoint and outcome (succeeded, retry, failed).",
   );
-  for (const { labels, value } of r.deliveries.values())
+  for (const { labels, value } of mergedCounters(r.deliveries, thread?.deliveries))
     sample(out, "framechain_subscription_deliveries_total", labels, value);
   histogram(
     out,
     "framechain_subscription_delivery_duration_seconds",
     "Duration of delivery attempts to subscribed endpoints.",
-    r.deliverySeconds,
+    mergedHistograms(r.deliverySeconds, thread?.deliverySeconds),
   );
 
   family(

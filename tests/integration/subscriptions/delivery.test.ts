@@ -332,6 +332,22 @@ describe("outgoing webhooks", () => {
       `framechain_subscription_delivery_duration_seconds_count{endpoint="${endpoint.id}"} 2`,
     );
     expect(text).toMatch(/^framechain_subscription_retry_queue \d+$/m);
+
+    // On PostgreSQL the deliveries run on the dispatch thread: its series are shown too, summed.
+    const { setThreadSeries } = await import("@/lib/observability/metrics");
+    setThreadSeries({
+      outbound: [],
+      outboundSeconds: [],
+      deliveries: [{ labels: { endpoint: endpoint.id, outcome: "succeeded" }, value: 2 }],
+      deliverySeconds: [],
+    });
+    try {
+      expect(await renderMetrics()).toContain(
+        `framechain_subscription_deliveries_total{endpoint="${endpoint.id}",outcome="succeeded"} 3`,
+      );
+    } finally {
+      setThreadSeries(null);
+    }
   });
 
   it("API: validation, secrets never listed, 404 for unknown or malformed ids, delete", async () => {
