@@ -125,6 +125,8 @@ type Target = {
   ranOut: boolean;
   /** Callbacks answered "applied" so far: each must lead to one recorded last-frame submission. */
   applied: number;
+  /** This build exposes framechain_db_statements_total. */
+  appCounter: boolean;
   /** Last-frame jobs whose submission the app has recorded (checked by settleDispatch). */
   recorded: Set<string>;
 };
@@ -430,6 +432,7 @@ async function startTarget(options: {
     next: 0,
     ranOut: false,
     applied: 0,
+    appCounter: s0 !== null,
     recorded: new Set(),
   };
 }
@@ -474,22 +477,41 @@ async function slow<T>(standIns: StandIns, run: () => Promise<T>) {
 }
 
 /** CPU and statement counters of the target, read together. */
-async function readCounters(target: Target) {
-  const dbBackends = target.db
-    ? (
-        await query<{ pid: number }>(
-          target.db.db,
-          sql`select pid from pg_stat_activity /* framechain-bench-probe */
-              where datname = current_database() and application_name <> ${SCRIPT_APPLICATION_NAME}`,
-        )
-      ).map((r) => r.pid)
-    : null;
-  return {
-    app: processGroupCpuMs(target.server.pid),
-    db: dbBackends ? processesCpuMs(dbBackends) : null,
-    appStatements: await appStatements(target.server.url, target.secrets.adminToken),
-    dbStatements: await target.dbStatements.read(),
+/**
+ * The app's dispatch thread reports its statement count to the web thread about once a second:
+ * statements are read after that much quiet, CPU at the run's edge (so the wait is not in it).
+ */
+const STATEMENT_REPORT_LAG_MS = 1100;
+
+async function readCounters(target: Target, edge: "before" | "after") {
+  const cpu = async () => {
+    const dbBackends = target.db
+      ? (
+          await query<{ pid: number }>(
+            target.db.db,
+            sql`select pid from pg_stat_activity /* framechain-bench-probe */
+                where datname = current_database() and application_name <> ${SCRIPT_APPLICATION_NAME}`,
+          )
+        ).map((r) => r.pid)
+      : null;
+    return {
+      app: processGroupCpuMs(target.server.pid),
+      db: dbBackends ? processesCpuMs(dbBackends) : null,
+    };
   };
+  const statements = async () => {
+    if (target.appCounter) await sleep(STATEMENT_REPORT_LAG_MS);
+    return {
+      appStatements: await appStatements(target.server.url, target.secrets.adminToken),
+      dbStatements: await target.dbStatements.read(),
+    };
+  };
+  if (edge === "before") {
+    const counted = await statements();
+    return { ...(await cpu()), ...counted };
+  }
+  const used = await cpu();
+  return { ...used, ...(await statements()) };
 }
 type Counters = Awaited<ReturnType<typeof readCounters>>;
 
@@ -559,13 +581,13 @@ async function bareMax(
   label: string,
   budget: { seconds: number } | { requests: number },
 ): Promise<Measured> {
-  const before = await readCounters(target);
+  const before = await readCounters(target, "before");
   const result = await autocannon({
     url: `${target.server.url}/api/ping`,
     connections,
     ...("requests" in budget ? { amount: budget.requests } : { duration: budget.seconds }),
   });
-  const after = await readCounters(target);
+  const after = await readCounters(target, "after");
   return {
     kind: "bare",
     label,
@@ -593,7 +615,7 @@ async function callbackMax(
     "requests" in budget ? budget.requests + 100 : Math.ceil(rate * budget.seconds * 1.3) + 1000,
   );
   await settleDispatch(target);
-  const before = await readCounters(target);
+  const before = await readCounters(target, "before");
   let notApplied = 0;
   let applied = 0;
   const result = await autocannon({
@@ -615,7 +637,7 @@ async function callbackMax(
   });
   target.applied += applied;
   await settleDispatch(target);
-  const after = await readCounters(target);
+  const after = await readCounters(target, "after");
   return {
     kind,
     label,
@@ -640,7 +662,7 @@ async function callbackPaced(
 ): Promise<Measured> {
   await ensureSeeded(target, count + 100);
   await settleDispatch(target);
-  const before = await readCounters(target);
+  const before = await readCounters(target, "before");
   let applied = 0;
   const result = await pacedRun({
     baseUrl: target.server.url,
@@ -655,7 +677,7 @@ async function callbackPaced(
   });
   target.applied += applied;
   await settleDispatch(target);
-  const after = await readCounters(target);
+  const after = await readCounters(target, "after");
   return {
     kind,
     label,
@@ -859,7 +881,7 @@ async function measureOrchestration(target: Target) {
   const runs: { totalMs: number; dispatchMs: number; callbackMs: number; parked: number }[] = [];
   let failures = 0;
   const stages = sceneCount * 2 + (sceneCount > 1 ? 1 : 0);
-  const before = await readCounters(target);
+  const before = await readCounters(target, "before");
   for (let run = 0; run < orchestrationRuns; run++) {
     // This run's requests and callbacks: the logs are shared with the settling of callback runs.
     const submissionsFrom = standIns.submissions.length;
@@ -927,7 +949,7 @@ async function measureOrchestration(target: Target) {
       await sleep(10);
     await sleep(100);
   }
-  const after = await readCounters(target);
+  const after = await readCounters(target, "after");
   standIns.faults.callbacks = false;
   const totalMs = median(runs.map((r) => r.totalMs));
   const middle = runs.find((r) => r.totalMs === totalMs) ?? runs[0];
