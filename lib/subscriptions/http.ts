@@ -122,7 +122,7 @@ function storable(text: string): string {
 function describe(error: unknown): string {
   const { name, code, message } = error as { name?: string; code?: string; message?: string };
   if (name === "Timeout" || name === "TargetRefused") return message ?? String(error);
-  return code
-    ? `${code}${message && !message.includes(code) ? `: ${message}` : ""}`
-    : (message ?? String(error));
+  // "connect ECONNREFUSED 127.0.0.1:9" says more than its code alone.
+  if (message && (!code || message.includes(code))) return message;
+  return code ? `${code}${message ? `: ${message}` : ""}` : String(error);
 }
