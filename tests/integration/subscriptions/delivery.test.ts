@@ -178,6 +178,18 @@ describe("outgoing webhooks", () => {
     });
   });
 
+  it("a redirect is not followed (a failed attempt); an answer is kept up to 64 KiB", async () => {
+    const endpoint = await createEndpoint({ url: `${receiver.base}/moved` });
+    receiver.on("/moved", (nth) => (nth === 0 ? "302" : "big"));
+    await api.test(endpoint.id);
+    await waitFor("the ping", async () => (await pending(endpoint.id)) === 0);
+    expect(receiver.at("/moved/redirected")).toHaveLength(0);
+    expect(receiver.at("/moved")).toHaveLength(2);
+    const [delivery] = await deliveriesOf(endpoint.id);
+    expect(delivery).toMatchObject({ status: "succeeded", attempt: 2, response_status: 200 });
+    expect(String(delivery?.response_body)).toHaveLength(64 * 1024);
+  });
+
   it("resend delivers the same event again with the same webhook-id", async () => {
     const endpoint = await createEndpoint({ url: `${receiver.base}/resend` });
     const queued = await api.test(endpoint.id);

@@ -6,7 +6,7 @@ import type { AddressInfo } from "node:net";
 export type Received = { path: string; headers: IncomingHttpHeaders; body: string };
 
 /** How the receiver answers the n-th request (0-based) for one webhook-id on a path. */
-export type Behaviour = (nth: number) => "ok" | "500" | "hang" | "503";
+export type Behaviour = (nth: number) => "ok" | "500" | "hang" | "503" | "302" | "big";
 
 /**
  * A loopback receiver of users' webhooks: records every request and answers per path
@@ -28,6 +28,15 @@ export async function startReceiver() {
     const answer = behaviours.get(path)?.(nth) ?? "ok";
     if (answer === "hang") {
       hanging.add(res);
+      return;
+    }
+    if (answer === "302") {
+      res.writeHead(302, { location: `${path}/redirected` }).end();
+      return;
+    }
+    if (answer === "big") {
+      res.writeHead(200, { "content-type": "text/plain" });
+      res.end("x".repeat(200 * 1024));
       return;
     }
     res.writeHead(answer === "ok" ? 200 : Number(answer), { "content-type": "text/plain" });
