@@ -10,6 +10,7 @@ import { LiveIndicator } from "./live-indicator";
 import { mediaSrc } from "./media-src";
 import { ProgressBar } from "./progress-bar";
 import { ProjectActions } from "./project-actions";
+import { ProjectEmittedEvents } from "./project-emitted-events";
 import { projectBarTone, projectPercent, scenesDoneText, stageText } from "./project-progress";
 import { RelativeTime } from "./relative-time";
 import { SceneCard } from "./scene-card";
@@ -185,6 +186,8 @@ export function ProjectLive({
       </section>
 
       <ActivityLog events={snapshot.webhook_events} errors={snapshot.errors} />
+
+      <ProjectEmittedEvents events={snapshot.emitted_events ?? []} />
     </div>
   );
 }

@@ -11,6 +11,7 @@ import {
   type WebhookEventView,
 } from "@/lib/observability/queries";
 import { PROJECT_CHANNEL } from "@/lib/pipeline/store";
+import { listProjectEvents, type ProjectEventView } from "@/lib/subscriptions/endpoints";
 import { getProjectView } from "./queries";
 import type { ProjectView } from "./serialize";
 
@@ -143,11 +144,13 @@ async function pollChanges(h: Hub): Promise<void> {
   }
 }
 
-/** Everything the project page shows: the project, its received callbacks, its errors. */
+/** Everything the project page shows: the project, its received callbacks, its errors, its events. */
 export type ProjectSnapshot = {
   project: ProjectView;
   webhook_events: WebhookEventView[];
   errors: ErrorView[];
+  /** The events it emitted to webhook subscribers (CONTRACT §6), in sequence. */
+  emitted_events: ProjectEventView[];
 };
 
 /** How many of the latest callbacks and errors a snapshot carries. */
@@ -155,11 +158,17 @@ export const SNAPSHOT_LOG_LIMIT = 25;
 
 export async function getProjectSnapshot(id: string): Promise<ProjectSnapshot> {
   const project = await getProjectView(id); // 404 AppError for an unknown id
-  const [events, errors] = await Promise.all([
+  const [events, errors, emitted] = await Promise.all([
     listWebhookEvents({ projectId: id, limit: SNAPSHOT_LOG_LIMIT }),
     listErrors({ projectId: id, limit: SNAPSHOT_LOG_LIMIT }),
+    listProjectEvents(id),
   ]);
-  return { project, webhook_events: events.items, errors: errors.items };
+  return {
+    project,
+    webhook_events: events.items,
+    errors: errors.items,
+    emitted_events: emitted,
+  };
 }
 
 type Send = (event: string, data: unknown) => void;

@@ -4,6 +4,7 @@ import { env } from "@/lib/env";
 import { recordError } from "@/lib/observability/error-log";
 import { log } from "@/lib/observability/log";
 import { metrics } from "@/lib/observability/metrics";
+import { PROJECT_CHANNEL } from "@/lib/pipeline/store";
 import { postWebhook } from "./http";
 import { signedHeaders } from "./signing";
 import { checkLiteral, guardedLookup, TargetRefused, targetPolicy } from "./targets";
@@ -221,11 +222,15 @@ export async function deliverOne(
   return "failed";
 }
 
-/** Also stamps the endpoint: a success ends a failing streak. */
+/**
+ * Also stamps the endpoint: a success ends a failing streak. Both outcomes wake the project's
+ * live page (its emitted events show how their deliveries stand); a test ping wakes nobody.
+ */
 const RECORD_SUCCESS = `with d as (
   update webhook_deliveries set status = 'succeeded', response_status = $2, duration_ms = $3,
     response_body = $4, error = null, lease_expires_at = null, updated_at = now()
-  where id = $1 and status = 'running' returning endpoint_id)
+  where id = $1 and status = 'running'
+  returning endpoint_id, pg_notify('${PROJECT_CHANNEL}', coalesce(project_id, '')))
 update webhook_endpoints set failing_since = null, last_success_at = now()
 where id in (select endpoint_id from d)`;
 
@@ -246,7 +251,8 @@ const RECORD_FAILURE = `with d as (
       else now() + make_interval(secs => $5::float8) end,
     response_status = $2, duration_ms = $3, response_body = $4, error = $6,
     lease_expires_at = null, updated_at = now()
-  where id = $1 and status = 'running' returning endpoint_id)
+  where id = $1 and status = 'running'
+  returning endpoint_id, pg_notify('${PROJECT_CHANNEL}', coalesce(project_id, '')))
 update webhook_endpoints w set
   failing_since = coalesce(w.failing_since, now()),
   enabled = w.enabled and not coalesce(w.failing_since <= now() - make_interval(secs => $7::float8), false),

@@ -1,11 +1,9 @@
 import type { Metadata } from "next";
 import { notFound } from "next/navigation";
-import { ProjectEmittedEvents } from "@/app/components/project-emitted-events";
 import { ProjectLive } from "@/app/components/project-live";
 import { env } from "@/lib/env";
 import { AppError } from "@/lib/http/errors";
 import { getProjectSnapshot, type ProjectSnapshot } from "@/lib/projects/events";
-import { listProjectEvents } from "@/lib/subscriptions/endpoints";
 
 export const dynamic = "force-dynamic";
 
@@ -28,11 +26,5 @@ export async function generateMetadata({ params }: Props): Promise<Metadata> {
 
 export default async function ProjectPage({ params }: Props) {
   const { id } = await params;
-  const [snapshot, events] = await Promise.all([load(id), listProjectEvents(id)]);
-  return (
-    <div className="space-y-8">
-      <ProjectLive initial={snapshot} maxAttempts={env.MAX_STAGE_ATTEMPTS} />
-      <ProjectEmittedEvents events={events} />
-    </div>
-  );
+  return <ProjectLive initial={await load(id)} maxAttempts={env.MAX_STAGE_ATTEMPTS} />;
 }

@@ -144,6 +144,18 @@ describe("outgoing webhooks", () => {
     expect(receiver.at("/disabled")).toHaveLength(0);
     expect(await deliveriesOf(disabled.id)).toHaveLength(0);
 
+    // The project page's snapshot lists the events with how their deliveries stand.
+    const { getProjectSnapshot } = await import("@/lib/projects/events");
+    const { emitted_events } = await getProjectSnapshot(id);
+    expect(emitted_events.map((e) => [e.sequence, e.type, e.deliveries])).toEqual([
+      [1, "project.started", { succeeded: 1 }],
+      [2, "scene.completed", { succeeded: 1 }],
+      [3, "scene.completed", { succeeded: 1 }],
+      [4, "scene.completed", { succeeded: 1 }],
+      [5, "project.stitching", { succeeded: 1 }],
+      [6, "project.completed", { succeeded: 2 }],
+    ]);
+
     const log = await deliveriesOf(all.id);
     expect(log).toHaveLength(6);
     for (const d of log)
