@@ -735,9 +735,10 @@ const loadText = () =>
     .join(" / ");
 
 /**
- * Flatness with the database's size: the same paced callbacks against a database holding
- * FLAT_PROJECTS[0] finished projects, then — history added in one insert, the same server —
- * FLAT_PROJECTS[1]. A database of its own (the main run's seeded projects would count).
+ * Flatness with the database's size: two databases of their own, one holding FLAT_PROJECTS[0]
+ * finished projects and one FLAT_PROJECTS[1] (one `generate_series` insert each), a server on
+ * each, and the same paced callbacks sent to them in alternating rounds (small, large, then
+ * large, small, …), so the machine's drift and the servers' warming up fall on both alike.
  */
 async function measureFlat(
   secrets: RunSecrets,
@@ -748,83 +749,84 @@ async function measureFlat(
   const cleanup: (() => Promise<void>)[] = [];
   let invalid = 0;
   try {
-    const [small = 100, large = 20000] = flatProjects;
-    const flatPort = await freePort(3300, 3399);
-    const target = await startTarget({
-      label: "flat",
-      port: flatPort,
-      secrets,
-      standIns,
-      scratch,
-      seed: 0,
-      history: small,
-      cleanup,
-      quiet: true,
-    });
+    const sizes = [flatProjects[0] ?? 100, flatProjects[1] ?? 20000];
     say("");
     say(
-      `flatness: ${flatRounds} rounds of ${flatRequests} paced callbacks at ${rate}/s with ${small} and with ${large} finished projects in the database (3 scenes each), a database of its own`,
+      `flatness: ${flatRounds} alternating rounds of ${flatRequests} paced callbacks at ${rate}/s against a database with ${sizes[0]} and one with ${sizes[1]} finished projects (3 scenes each, every job and callback recorded), a server on each`,
     );
-    // Warm the server (JIT, connections) before the first measured round.
-    await callbackPaced(target, "callback", "warm-up", rate, Math.min(flatRequests, 200));
+    const phases: {
+      history: number;
+      target: Target;
+      measured: Measured[];
+      projects: number;
+    }[] = [];
+    for (const [i, history] of sizes.entries()) {
+      const started = performance.now();
+      const target = await startTarget({
+        label: i === 0 ? "flats" : "flatl",
+        port: await freePort(3300, 3399),
+        secrets,
+        standIns,
+        scratch,
+        seed: 0, // topped up before each round (outside the measurement): the small one stays small
+        history,
+        cleanup,
+        quiet: true,
+      });
+      const [row] = await query<{ n: number }>(
+        target.db!.db,
+        sql`select count(*)::int as n from projects /* framechain-bench-probe */`,
+      );
+      say(
+        `  ${history} finished projects: database seeded and server started in ${fixed((performance.now() - started) / 1000)} s`,
+      );
+      phases.push({ history, target, measured: [], projects: row?.n ?? 0 });
+    }
+    // Warm both servers (JIT, connections) before the first measured round.
+    for (const phase of phases)
+      await callbackPaced(phase.target, "callback", "warm-up", rate, Math.min(flatRequests, 200));
     const rows: Measured[] = [];
-    const projectsNow = async () =>
-      (
-        await query<{ n: number }>(
-          target.db!.db,
-          sql`select count(*)::int as n from projects /* framechain-bench-probe */`,
-        )
-      )[0]?.n ?? 0;
-    const phases: { history: number; measured: Measured[]; projects: number }[] = [];
-    for (const history of [small, large]) {
-      if (history > small) {
-        const started = performance.now();
-        await seedHistory(target.db!.db, `hist${history}`, history - small, 3);
-        say(
-          `  added ${history - small} finished projects in ${fixed((performance.now() - started) / 1000)} s`,
-        );
-      }
-      const projects = await projectsNow();
-      const measured: Measured[] = [];
-      for (let round = 1; round <= flatRounds; round++) {
+    for (let round = 1; round <= flatRounds; round++) {
+      const order = round % 2 === 1 ? phases : [...phases].reverse();
+      for (const phase of order) {
         const m = await callbackPaced(
-          target,
+          phase.target,
           "callback",
-          `${history} finished projects, round ${round}`,
+          `${phase.history} finished projects, round ${round}`,
           rate,
           flatRequests,
         );
-        measured.push(m);
+        phase.measured.push(m);
         rows.push(m);
       }
-      phases.push({ history, measured, projects });
     }
     say(resultTable(rows));
-    const [a, b] = phases;
     const cpu = (p: (typeof phases)[number], pick: (m: Measured) => number | null) =>
       median(p.measured.map(pick).filter((v): v is number => v !== null));
     for (const phase of phases)
       say(
-        `  ${phase.history} finished projects (${phase.projects} in the database at the start): app CPU ${fixed(
-          cpu(phase, (m) => m.appCpuMs),
-          2,
-        )} ms, ` +
-          `database CPU ${fixed(
+        `  ${phase.history} finished projects (${phase.projects} projects in its database, the seeded ones waiting for a callback included): ` +
+          `app CPU ${fixed(
+            cpu(phase, (m) => m.appCpuMs),
+            2,
+          )} ms, database CPU ${fixed(
             cpu(phase, (m) => m.dbCpuMs),
             2,
-          )} ms, ${stmtText(cpu(phase, (m) => m.appStatements))} statements per callback (medians)`,
+          )} ms, ` +
+          `${stmtText(cpu(phase, (m) => m.appStatements))} statements per callback (medians)`,
       );
+    const [a, b] = phases;
     if (a && b) {
       const appA = cpu(a, (m) => m.appCpuMs);
       const appB = cpu(b, (m) => m.appCpuMs);
       const dbA = cpu(a, (m) => m.dbCpuMs);
       const dbB = cpu(b, (m) => m.dbCpuMs);
       const change = (x: number, y: number) => ((y - x) / x) * 100;
-      const total = (x: number, y: number) => x + y;
-      const delta = change(total(appA, dbA), total(appB, dbB));
+      const signed = (n: number) => `${n >= 0 ? "+" : ""}${fixed(n)} %`;
+      const delta = change(appA + dbA, appB + dbB);
       say(
-        `flatness: CPU per callback (app + database) ${fixed(total(appA, dbA), 2)} → ${fixed(total(appB, dbB), 2)} ms (${delta >= 0 ? "+" : ""}${fixed(delta)} %), ` +
-          `app ${fixed(change(appA, appB))} %, database ${fixed(change(dbA, dbB))} % — ${Math.abs(delta) <= 10 ? "within 10 %" : "NOT within 10 %"}`,
+        `flatness: CPU per callback (app + database) ${fixed(appA + dbA, 2)} → ${fixed(appB + dbB, 2)} ms (${signed(delta)}), ` +
+          `app ${signed(change(appA, appB))}, database ${signed(change(dbA, dbB))} — ${Math.abs(delta) <= 10 ? "within 10 %" : "NOT within 10 %"}`,
       );
     }
     invalid = rows.reduce((n, r) => n + r.errors + r.non2xx + r.notApplied, 0);
