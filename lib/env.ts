@@ -118,6 +118,8 @@ export const envSchema = z.object({
   SERVICE_RETRY_BASE_MS: withDefault(int(1, 60_000), 500),
   STAGE_TIMEOUT_SECONDS: withDefault(int(1), 1800),
   MAX_STAGE_ATTEMPTS: withDefault(int(1, 20), 3),
+  /** `independent` projects: scenes generated at once, at most this many per project. */
+  MAX_PARALLEL_SCENES: withDefault(int(1, 100), 4),
   DISPATCH_SWEEP_INTERVAL_MS: withDefault(int(0), 2000),
   /** With PostgreSQL: each web process dispatches on a worker thread; false leaves it to `npm run worker`. */
   DISPATCH_IN_WEB: withDefault(boolean, true),

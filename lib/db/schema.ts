@@ -8,6 +8,7 @@ import {
   integer,
   jsonb,
   pgTable,
+  primaryKey,
   real,
   text,
   timestamp,
@@ -26,6 +27,8 @@ import {
   type ProjectStatus,
   SCENE_STATUSES,
   type SceneStatus,
+  CONTINUITY_MODES,
+  type Continuity,
   WEBHOOK_OUTCOMES,
   WEBHOOK_SOURCES,
   type WebhookOutcome,
@@ -72,6 +75,7 @@ export const projects = pgTable(
     version: integer("version").notNull().default(0),
     /** The `sequence` of the project's latest event (project_events), increasing per project. */
     eventSequence: integer("event_sequence").notNull().default(0),
+    continuity: text("continuity").$type<Continuity>().notNull().default("chain"),
     completedAt: timestamp("completed_at", { withTimezone: true, mode: "date" }),
     ...timestamps,
   },
@@ -81,6 +85,7 @@ export const projects = pgTable(
     // No index on updated_at: every pipeline write touches it, and an indexed column makes
     // each of those updates non-HOT. The live views' fallback poll scans instead (see events.ts).
     check("projects_status_ck", oneOf(t.status, PROJECT_STATUSES)),
+    check("projects_continuity_ck", oneOf(t.continuity, CONTINUITY_MODES)),
   ],
 );
 
@@ -97,6 +102,10 @@ export const scenes = pgTable(
     status: text("status").$type<SceneStatus>().notNull().default("pending"),
     /** Most attempts any of its stages needed in this run (1 once its first request is queued; reset by retry). */
     attempts: integer("attempts").notNull().default(0),
+    /** Generations of this scene that completed (scene_takes rows); the next one is takes + 1. */
+    takes: integer("takes").notNull().default(0),
+    /** The take whose video (and last frame) the scene shows and the stitch uses. */
+    selectedTake: integer("selected_take"),
     progress: integer("progress").notNull().default(0),
     videoUrl: text("video_url"),
     thumbnailUrl: text("thumbnail_url"),
@@ -188,6 +197,38 @@ export const webhookEvents = pgTable(
  * What happened to a project, one row per change (CONTRACT §6), written in the same statement
  * as the change. The id is the event's stable `webhook-id` for subscribers.
  */
+/** Every completed generation of a scene, kept: users compare takes and pick one (CONTRACT §7). */
+export const sceneTakes = pgTable(
+  "scene_takes",
+  {
+    sceneId: text("scene_id")
+      .notNull()
+      .references(() => scenes.id, { onDelete: "cascade" }),
+    take: integer("take").notNull(),
+    prompt: text("prompt").notNull(),
+    duration: real("duration").notNull(),
+    videoUrl: text("video_url").notNull(),
+    thumbnailUrl: text("thumbnail_url"),
+    lastFrameUrl: text("last_frame_url"),
+    createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.sceneId, t.take] })],
+);
+
+/** Every final video a project had, newest last (a re-shoot or a new take stitches again). */
+export const finalVideos = pgTable(
+  "final_videos",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    projectId: text("project_id")
+      .notNull()
+      .references(() => projects.id, { onDelete: "cascade" }),
+    url: text("url").notNull(),
+    createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+  },
+  (t) => [index("final_videos_project_idx").on(t.projectId, t.id)],
+);
+
 export const projectEvents = pgTable(
   "project_events",
   {
@@ -307,5 +348,7 @@ export type Job = typeof jobs.$inferSelect;
 export type WebhookEvent = typeof webhookEvents.$inferSelect;
 export type ErrorLogEntry = typeof errorLog.$inferSelect;
 export type ProjectEvent = typeof projectEvents.$inferSelect;
+export type SceneTake = typeof sceneTakes.$inferSelect;
+export type FinalVideo = typeof finalVideos.$inferSelect;
 export type WebhookEndpoint = typeof webhookEndpoints.$inferSelect;
 export type WebhookDelivery = typeof webhookDeliveries.$inferSelect;

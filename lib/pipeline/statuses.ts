@@ -22,6 +22,13 @@ export const SCENE_STATUSES = [
 ] as const;
 export type SceneStatus = (typeof SCENE_STATUSES)[number];
 
+/**
+ * chain: each scene starts from the previous scene's last frame, one after another.
+ * independent: every scene from the project's start image, several at once, no last frame.
+ */
+export const CONTINUITY_MODES = ["chain", "independent"] as const;
+export type Continuity = (typeof CONTINUITY_MODES)[number];
+
 export const JOB_KINDS = ["generate_video", "extract_last_frame", "stitch", "notify"] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
 /** The job kinds a service answers with a callback. */
