@@ -14,6 +14,13 @@ import {
 } from "./store";
 import { type PipelineEvent, type Triggered, transition } from "./transition";
 
+/** The time and the limits an event is decided with. */
+const settings = () => ({
+  now: new Date(),
+  maxAttempts: env.MAX_STAGE_ATTEMPTS,
+  maxParallel: env.MAX_PARALLEL_SCENES,
+});
+
 /**
  * Applies pipeline events: load (one statement) → transition() decides → write (one
  * statement). A write that finds the state changed since its load decides again on a fresh
@@ -119,7 +126,7 @@ async function decideStageReport(
 ): Promise<StageOutcome | null> {
   const find = { jobId: report.jobId, taskId: report.taskId, kind: report.kind };
   for (let round = 0; round < MAX_DECISIONS; round++) {
-    const loaded = await loadByJob(run, find, new Date(), env.MAX_STAGE_ATTEMPTS);
+    const loaded = await loadByJob(run, find, settings());
     if (!loaded?.state.job) return null;
     const job = loaded.state.job;
     const where = { projectId: job.projectId, jobId: job.id, sceneId: job.sceneId };
@@ -222,9 +229,7 @@ export async function applyProjectEvent(
   event: Extract<PipelineEvent, { type: "start" | "cancel" | "retry" }>,
 ): Promise<ProjectEventOutcome> {
   const run = await getSql();
-  return decideAndWrite(run, () =>
-    loadByProject(run, projectId, new Date(), env.MAX_STAGE_ATTEMPTS),
-  )(event);
+  return decideAndWrite(run, () => loadByProject(run, projectId, settings()))(event);
 }
 
 /**
@@ -240,7 +245,7 @@ export async function applyJobFailure(
   const run = await getSql();
   return decideAndWrite(
     run,
-    () => loadByJob(run, { jobId, taskId: null, kind: null }, new Date(), env.MAX_STAGE_ATTEMPTS),
+    () => loadByJob(run, { jobId, taskId: null, kind: null }, settings()),
     (loaded) =>
       loaded.state.job?.status === expect ? null : `job is ${loaded.state.job?.status ?? "gone"}`,
   )({ type: "stage_failed", error });

@@ -2,7 +2,14 @@ import "server-only";
 import type { SqlRunner } from "@/lib/db/client";
 import { newId } from "@/lib/ids";
 import { DELIVERIES_CHANNEL } from "@/lib/subscriptions/vocabulary";
-import type { JobKind, JobStatus, ProjectStatus, SceneStatus, WebhookSource } from "./statuses";
+import type {
+  Continuity,
+  JobKind,
+  JobStatus,
+  ProjectStatus,
+  SceneStatus,
+  WebhookSource,
+} from "./statuses";
 import {
   type Decision,
   type Guarded,
@@ -42,12 +49,16 @@ export class WriteConflict extends Error {
 
 export type Loaded = { state: PipelineState; version: number; jobTaskId: string | null };
 
+/** What a state is decided with besides the rows: the time and the limits in force. */
+export type Settings = Pick<PipelineState, "now" | "maxAttempts" | "maxParallel">;
+
 type Row = {
   id: string;
   name: string;
   status: ProjectStatus;
   run: number;
   start_image_url: string | null;
+  continuity: Continuity;
   version: number;
   job_id: string | null;
   job_kind: JobKind | null;
@@ -67,11 +78,12 @@ type Row = {
   video_url: string | null;
   thumbnail_url: string | null;
   last_frame_url: string | null;
+  takes: number | null;
 };
 
-const STATE_COLUMNS = `p.id, p.name, p.status, p.run, p.start_image_url, p.version,
+const STATE_COLUMNS = `p.id, p.name, p.status, p.run, p.start_image_url, p.continuity, p.version,
   s.id as scene_id, s.number, s.prompt, s.duration, s.status as scene_status, s.attempts,
-  s.progress, s.video_url, s.thumbnail_url, s.last_frame_url`;
+  s.progress, s.video_url, s.thumbnail_url, s.last_frame_url, s.takes`;
 
 /** By our job id (the signed `ref`) when it names a job, else by the task id the service returned. */
 const LOAD_BY_JOB = `with j as (
@@ -93,24 +105,22 @@ order by s.number`;
 export async function loadByJob(
   run: SqlRunner,
   find: { jobId: string | null; taskId: string | null; kind: JobKind | null },
-  now: Date,
-  maxAttempts: number,
+  settings: Settings,
 ): Promise<Loaded | null> {
   const rows = await run.query<Row>(LOAD_BY_JOB, [find.jobId, find.taskId, find.kind]);
-  return toLoaded(rows, now, maxAttempts);
+  return toLoaded(rows, settings);
 }
 
 export async function loadByProject(
   run: SqlRunner,
   projectId: string,
-  now: Date,
-  maxAttempts: number,
+  settings: Settings,
 ): Promise<Loaded | null> {
   const rows = await run.query<Row>(LOAD_BY_PROJECT, [projectId]);
-  return toLoaded(rows, now, maxAttempts);
+  return toLoaded(rows, settings);
 }
 
-function toLoaded(rows: Row[], now: Date, maxAttempts: number): Loaded | null {
+function toLoaded(rows: Row[], settings: Settings): Loaded | null {
   const first = rows[0];
   if (!first) return null;
   const scenes: SceneState[] = [];
@@ -127,6 +137,7 @@ function toLoaded(rows: Row[], now: Date, maxAttempts: number): Loaded | null {
       videoUrl: r.video_url,
       thumbnailUrl: r.thumbnail_url,
       lastFrameUrl: r.last_frame_url,
+      takes: r.takes ?? 0,
     });
   }
   const job: JobState | undefined = first.job_id
@@ -148,11 +159,11 @@ function toLoaded(rows: Row[], now: Date, maxAttempts: number): Loaded | null {
         status: first.status,
         run: first.run,
         startImageUrl: first.start_image_url,
+        continuity: first.continuity,
       },
       scenes,
       job,
-      maxAttempts,
-      now,
+      ...settings,
     },
     version: Number(first.version),
     jobTaskId: first.job_task_id,
@@ -189,6 +200,10 @@ const PROJECT_FIELDS = {
 } as const;
 const SCENE_FIELDS = {
   status: ["status", "text"],
+  prompt: ["prompt", "text"],
+  duration: ["duration", "real"],
+  takes: ["takes", "int"],
+  selectedTake: ["selected_take", "int"],
   attempts: ["attempts", "int"],
   progress: ["progress", "int"],
   videoUrl: ["video_url", "text"],
@@ -286,9 +301,27 @@ export async function writeDecision(
     guards.push(`(select count(*) from j) = 1`);
   }
   if (decision.cancelActiveJobs) {
+    // Not the job this decision updates itself: one statement must not update a row twice.
+    const own = decision.job ? `and id <> ${$(decision.job.id, "text")}` : "";
     ctes.push(`c as (update jobs set status = 'cancelled', updated_at = now()
       where project_id = ${$(projectId, "text")} and status in ('queued', 'running', 'waiting')
-      and ${after("p")} returning 1)`);
+      ${own} and ${after("p")} returning 1)`);
+  }
+  if (decision.takes?.length) {
+    const values = decision.takes.map(
+      (t) =>
+        `(${$(t.sceneId, "text")}, ${$(t.take, "int")}, ${$(t.prompt, "text")}, ${$(t.duration, "real")},
+        ${$(t.videoUrl, "text")}, ${$(t.thumbnailUrl, "text")}, ${$(t.lastFrameUrl, "text")})`,
+    );
+    ctes.push(`tk as (insert into scene_takes
+      (scene_id, take, prompt, duration, video_url, thumbnail_url, last_frame_url)
+      select * from (values ${values.join(", ")}) as v where ${after("p")} returning 1)`);
+    guards.push(`(select count(*) from tk) = ${decision.takes.length}`);
+  }
+  if (decision.finalVideo) {
+    ctes.push(`fv as (insert into final_videos (project_id, url)
+      select ${$(projectId, "text")}, ${$(decision.finalVideo, "text")} where ${after("p")} returning 1)`);
+    guards.push("(select count(*) from fv) = 1");
   }
   const queuedJobIds: string[] = [];
   if (decision.enqueue.length) {

@@ -1,5 +1,6 @@
 import {
   ACTIVE_JOB_STATUSES,
+  type Continuity,
   type JobKind,
   type JobStatus,
   type ProjectStatus,
@@ -21,6 +22,7 @@ export type ProjectState = {
   status: ProjectStatus;
   run: number;
   startImageUrl: string | null;
+  continuity: Continuity;
 };
 
 export type SceneState = {
@@ -34,6 +36,8 @@ export type SceneState = {
   videoUrl: string | null;
   thumbnailUrl: string | null;
   lastFrameUrl: string | null;
+  /** Completed generations so far (the next take is takes + 1). */
+  takes: number;
 };
 
 export type JobState = {
@@ -53,8 +57,30 @@ export type PipelineState = {
   /** The job the event is about (callbacks, dispatch results, deadlines). */
   job?: JobState;
   maxAttempts: number;
+  /** `independent` projects: at most this many scenes generating at once. */
+  maxParallel: number;
   /** The time the event is decided at (an input, so the core stays pure). */
   now: Date;
+};
+
+/** A kept generation of a scene, as select-take needs it. */
+export type TakeState = {
+  take: number;
+  videoUrl: string;
+  thumbnailUrl: string | null;
+  lastFrameUrl: string | null;
+};
+
+export type RegenerateScope = "scene" | "following";
+
+export type NewTake = {
+  sceneId: string;
+  take: number;
+  prompt: string;
+  duration: number;
+  videoUrl: string;
+  thumbnailUrl: string | null;
+  lastFrameUrl: string | null;
 };
 
 export type StageResult = {
@@ -71,7 +97,17 @@ export type PipelineEvent =
   | { type: "retry" }
   | { type: "stage_completed"; result: StageResult }
   | { type: "stage_failed"; error: string }
-  | { type: "stage_progress"; progress: number };
+  | { type: "stage_progress"; progress: number }
+  | {
+      type: "regenerate";
+      sceneNumber: number;
+      prompt?: string;
+      duration?: number;
+      /** Default: `following` in chain mode, `scene` in independent mode. */
+      scope?: RegenerateScope;
+    }
+  /** `take` is null when the scene has no such take. */
+  | { type: "select_take"; sceneNumber: number; take: TakeState | null };
 
 export type NotifyType = "project_completed" | "project_failed";
 
@@ -117,6 +153,10 @@ export type ProjectPatch = Patch<{
 
 export type ScenePatch = Patch<{
   status: SceneStatus;
+  prompt: string;
+  duration: number;
+  takes: number;
+  selectedTake: number | null;
   attempts: number;
   progress: number;
   videoUrl: string | null;
@@ -152,6 +192,10 @@ export type Decision =
       /** Cancel every queued/running/waiting job of the project. */
       cancelActiveJobs?: boolean;
       enqueue: JobSpec[];
+      /** Scene generations completed by this change, kept as takes. */
+      takes?: NewTake[];
+      /** A final video this change produced, appended to the project's list. */
+      finalVideo?: string;
       flags: Triggered;
       /** What happened, in words, for the logs. */
       log: string;
@@ -204,6 +248,10 @@ function decide(state: PipelineState, event: PipelineEvent): Decided {
       return cancel(state);
     case "retry":
       return retry(state);
+    case "regenerate":
+      return regenerate(state, event);
+    case "select_take":
+      return selectTake(state, event);
     default:
       return stageEvent(state, event);
   }
@@ -257,20 +305,56 @@ export function projectEvents(
   return events;
 }
 
-function start({ project, scenes }: PipelineState): Decided {
+function start(state: PipelineState): Decided {
+  const { project, scenes } = state;
   if (project.status !== "draft") {
     return { outcome: "refused", reason: `cannot start a project that is ${project.status}` };
   }
-  const first = scenes[0];
-  if (!first) return { outcome: "refused", reason: "project has no scenes" };
-  const begin = beginVideo(project, first, project.startImageUrl, 1);
+  if (scenes.length === 0) return { outcome: "refused", reason: "project has no scenes" };
+  const next = nextScenes(state, scenes, project);
   return {
     outcome: "applied",
     project: { id: project.id, expect: "draft", patch: { status: "generating" } },
-    scenes: [begin.scene],
-    enqueue: [begin.job],
+    scenes: next.changes,
+    enqueue: next.jobs,
     flags: {},
-    log: `project started: scene 1 of ${scenes.length} queued for video generation`,
+    log: `project started (${project.continuity}): ${next.log} of ${scenes.length} queued for video generation`,
+  };
+}
+
+/**
+ * The scenes to start now, from `after` (the scenes as this change leaves them): in chain
+ * mode the first pending one, from the last frame of the scene before it; in independent
+ * mode pending ones, from the project's start image, until MAX_PARALLEL_SCENES are generating.
+ */
+function nextScenes(
+  { maxParallel }: PipelineState,
+  after: SceneState[],
+  project: ProjectState,
+): { changes: Guarded<ScenePatch>[]; jobs: JobSpec[]; log: string } {
+  const pending = after.filter((s) => s.status === "pending");
+  let chosen: SceneState[];
+  if (project.continuity === "chain") {
+    const busy = after.some(
+      (s) => s.status === "generating_video" || s.status === "extracting_frame",
+    );
+    chosen = busy ? [] : pending.slice(0, 1);
+  } else {
+    const generating = after.filter((s) => s.status === "generating_video").length;
+    chosen = pending.slice(0, Math.max(0, maxParallel - generating));
+  }
+  const begun = chosen.map((scene) => {
+    const previous = after.find((s) => s.number === scene.number - 1);
+    const startImage =
+      project.continuity === "chain"
+        ? (previous?.lastFrameUrl ?? project.startImageUrl)
+        : project.startImageUrl;
+    return beginVideo(project, scene, startImage, 1);
+  });
+  return {
+    changes: begun.map((b) => b.scene),
+    jobs: begun.map((b) => b.job),
+    log: chosen.length ? `scene ${chosen.map((s) => s.number).join(", ")}` : "no scene",
   };
 }
 
@@ -300,7 +384,8 @@ function cancel({ project, scenes }: PipelineState): Decided {
   };
 }
 
-function retry({ project, scenes }: PipelineState): Decided {
+function retry(state: PipelineState): Decided {
+  const { project, scenes } = state;
   if (project.status !== "failed") {
     return {
       outcome: "refused",
@@ -323,6 +408,32 @@ function retry({ project, scenes }: PipelineState): Decided {
       enqueue: [stitchJob(scenes, 1)],
       flags: { stitch_triggered: true },
       log: `retry (run ${run}): stitching again`,
+    };
+  }
+  if (project.continuity === "independent") {
+    // Every scene not completed goes again, as many at once as allowed; the rest wait.
+    const after = scenes.map((s) =>
+      s.status === "completed" ? s : { ...s, status: "pending" as const },
+    );
+    const next = nextScenes(state, after, resumed);
+    const begun = new Set(next.changes.map((c) => c.id));
+    const waiting = scenes
+      .filter((s) => s.status !== "completed" && s.status !== "pending" && !begun.has(s.id))
+      .map((s) => ({
+        id: s.id,
+        expect: s.status,
+        patch: { status: "pending" as const, progress: 0, error: null },
+      }));
+    return {
+      outcome: "applied",
+      project: projectChange("generating"),
+      scenes: [
+        ...next.changes.map((c) => ({ ...c, expect: scenes.find((s) => s.id === c.id)!.status })),
+        ...waiting,
+      ],
+      enqueue: next.jobs,
+      flags: { next_scene_triggered: true },
+      log: `retry (run ${run}): ${next.log} generated again`,
     };
   }
   if (stuck.videoUrl && stuck.status === "failed") {
@@ -419,6 +530,14 @@ function stageEvent(
     return stageFailed(state, job, kind, scene, event.error, jobDone);
 
   const result = event.result;
+  if (kind === "generate_video" && project.continuity === "independent") {
+    // No last-frame stage: the video completes the scene.
+    return sceneCompleted(state, scene!, jobDone, {
+      videoUrl: result.videoUrl!,
+      thumbnailUrl: result.thumbnailUrl ?? null,
+      lastFrameUrl: null,
+    });
+  }
   if (kind === "generate_video") {
     const s = scene!;
     const videoUrl = result.videoUrl!;
@@ -446,58 +565,11 @@ function stageEvent(
 
   if (kind === "extract_last_frame") {
     const s = scene!;
-    const lastFrameUrl = result.lastFrameUrl!;
-    const sceneDone: Guarded<ScenePatch> = {
-      id: s.id,
-      expect: s.status,
-      patch: { status: "completed", lastFrameUrl, progress: 100, error: null },
-    };
-    const next = scenes.find((x) => x.number === s.number + 1);
-    if (next) {
-      const begin = beginVideo(project, next, lastFrameUrl, 1);
-      return {
-        outcome: "applied",
-        job: jobDone,
-        scenes: [sceneDone, begin.scene],
-        enqueue: [begin.job],
-        flags: { scene_updated: true, next_scene_triggered: true, stitch_triggered: false },
-        log: `scene ${s.number} completed; scene ${next.number} queued from its last frame`,
-      };
-    }
-    const completedScenes = scenes.map((x) =>
-      x.id === s.id ? { ...x, lastFrameUrl, status: "completed" as const } : x,
-    );
-    if (scenes.length === 1) {
-      // A one-scene project skips stitching: its final video is the scene's video.
-      return {
-        outcome: "applied",
-        job: jobDone,
-        scenes: [sceneDone],
-        project: {
-          id: project.id,
-          expect: "generating",
-          patch: {
-            status: "completed",
-            finalVideoUrl: s.videoUrl,
-            thumbnailUrl: s.thumbnailUrl,
-            completedAt: state.now,
-            error: null,
-          },
-        },
-        enqueue: [notifyJob(project, "project_completed", { videoUrl: s.videoUrl })],
-        flags: { scene_updated: true, next_scene_triggered: false, stitch_triggered: false },
-        log: "only scene completed; project completed without stitching",
-      };
-    }
-    return {
-      outcome: "applied",
-      job: jobDone,
-      scenes: [sceneDone],
-      project: { id: project.id, expect: "generating", patch: { status: "stitching" } },
-      enqueue: [stitchJob(completedScenes, 1)],
-      flags: { scene_updated: true, next_scene_triggered: false, stitch_triggered: true },
-      log: `last scene (${s.number}) completed; stitching ${scenes.length} videos`,
-    };
+    return sceneCompleted(state, s, jobDone, {
+      videoUrl: s.videoUrl!,
+      thumbnailUrl: s.thumbnailUrl,
+      lastFrameUrl: result.lastFrameUrl!,
+    });
   }
 
   // stitch completed
@@ -519,6 +591,7 @@ function stageEvent(
       },
     },
     enqueue: [notifyJob(project, "project_completed", { videoUrl: finalVideoUrl })],
+    finalVideo: finalVideoUrl,
     flags: { project_updated: true, user_notified: true, final_video_url: finalVideoUrl },
     log: "final video stitched; project completed",
   };
@@ -565,9 +638,231 @@ function stageFailed(
       expect: project.status,
       patch: { status: "failed", error: message },
     },
+    // Independent scenes still generating stop too; a retry generates them again.
+    cancelActiveJobs: project.continuity === "independent" || undefined,
     enqueue: [notifyJob(project, "project_failed", { error: message })],
     flags: { scene_updated: Boolean(scene), project_updated: true, user_notified: true },
     log: `${message}; project failed`,
+  };
+}
+
+/**
+ * A scene's generation finished (chain: its last frame; independent: its video): kept as a
+ * new take and selected; then the next scenes start, or — all scenes done — the project is
+ * stitched (or, with one scene, completed with that scene's video).
+ */
+function sceneCompleted(
+  state: PipelineState,
+  scene: SceneState,
+  jobDone: Guarded<JobPatch>,
+  media: { videoUrl: string; thumbnailUrl: string | null; lastFrameUrl: string | null },
+): Decided {
+  const { project, scenes } = state;
+  const take = scene.takes + 1;
+  const done: SceneState = { ...scene, ...media, status: "completed", takes: take };
+  const sceneDone: Guarded<ScenePatch> = {
+    id: scene.id,
+    expect: scene.status,
+    patch: {
+      status: "completed",
+      ...media,
+      progress: 100,
+      error: null,
+      takes: take,
+      selectedTake: take,
+    },
+  };
+  const kept: NewTake = {
+    sceneId: scene.id,
+    take,
+    prompt: scene.prompt,
+    duration: scene.duration,
+    ...media,
+  };
+  const after = scenes.map((s) => (s.id === scene.id ? done : s));
+  const next = nextScenes(state, after, project);
+  const base = { outcome: "applied" as const, job: jobDone, takes: [kept] };
+  if (next.jobs.length) {
+    return {
+      ...base,
+      scenes: [sceneDone, ...next.changes],
+      enqueue: next.jobs,
+      flags: { scene_updated: true, next_scene_triggered: true, stitch_triggered: false },
+      log: `scene ${scene.number} completed (take ${take}); ${next.log} queued`,
+    };
+  }
+  const open = after.filter((s) => s.status !== "completed");
+  if (open.length) {
+    return {
+      ...base,
+      scenes: [sceneDone],
+      enqueue: [],
+      flags: { scene_updated: true, next_scene_triggered: false, stitch_triggered: false },
+      log: `scene ${scene.number} completed (take ${take}); waiting for scene ${open.map((s) => s.number).join(", ")}`,
+    };
+  }
+  if (scenes.length === 1) {
+    // A one-scene project skips stitching: its final video is the scene's video.
+    return {
+      ...base,
+      scenes: [sceneDone],
+      project: {
+        id: project.id,
+        expect: "generating",
+        patch: {
+          status: "completed",
+          finalVideoUrl: media.videoUrl,
+          thumbnailUrl: media.thumbnailUrl,
+          completedAt: state.now,
+          error: null,
+        },
+      },
+      enqueue: [notifyJob(project, "project_completed", { videoUrl: media.videoUrl })],
+      finalVideo: media.videoUrl,
+      flags: { scene_updated: true, next_scene_triggered: false, stitch_triggered: false },
+      log: "only scene completed; project completed without stitching",
+    };
+  }
+  return {
+    ...base,
+    scenes: [sceneDone],
+    project: { id: project.id, expect: "generating", patch: { status: "stitching" } },
+    enqueue: [stitchJob(after, 1)],
+    flags: { scene_updated: true, next_scene_triggered: false, stitch_triggered: true },
+    log: `scene ${scene.number} completed (take ${take}); stitching ${scenes.length} videos`,
+  };
+}
+
+/**
+ * Re-shoot a scene of a finished (completed or failed) project, in a new run: the scene is
+ * generated again — with a new prompt or duration if given — and, with scope `following`,
+ * every later scene after it; scenes a failed project had not finished go again too. Then
+ * the project is stitched again. Earlier takes stay.
+ */
+function regenerate(
+  state: PipelineState,
+  event: Extract<PipelineEvent, { type: "regenerate" }>,
+): Decided {
+  const { project, scenes } = state;
+  if (project.status !== "completed" && project.status !== "failed") {
+    return {
+      outcome: "refused",
+      reason: `a scene can be re-shot only when the project is completed or failed (it is ${project.status})`,
+    };
+  }
+  const target = scenes.find((s) => s.number === event.sceneNumber);
+  if (!target)
+    return { outcome: "refused", reason: `the project has no scene ${event.sceneNumber}` };
+  const scope = event.scope ?? (project.continuity === "chain" ? "following" : "scene");
+  const run = project.run + 1;
+  const resumed = { ...project, run };
+  const reshot: SceneState = {
+    ...target,
+    prompt: event.prompt ?? target.prompt,
+    duration: event.duration ?? target.duration,
+  };
+  // Everything that goes again waits as pending; the target starts now (first in chain).
+  const goesAgain = (s: SceneState) =>
+    s.id === target.id ||
+    s.status !== "completed" ||
+    (scope === "following" && s.number > target.number);
+  const after = scenes.map((s) =>
+    goesAgain(s) ? { ...(s.id === target.id ? reshot : s), status: "pending" as const } : s,
+  );
+  const previous = after.find((s) => s.number === target.number - 1);
+  const startImage =
+    project.continuity === "chain"
+      ? (previous?.lastFrameUrl ?? project.startImageUrl)
+      : project.startImageUrl;
+  const first = beginVideo(resumed, reshot, startImage, 1);
+  const afterFirst = after.map((s) =>
+    s.id === target.id ? { ...s, status: "generating_video" as const } : s,
+  );
+  const more = project.continuity === "independent" ? nextScenes(state, afterFirst, resumed) : null;
+  const begun = new Set([target.id, ...(more?.changes.map((c) => c.id) ?? [])]);
+  const changes: Guarded<ScenePatch>[] = [
+    {
+      ...first.scene,
+      expect: target.status,
+      patch: { ...first.scene.patch, prompt: reshot.prompt, duration: reshot.duration },
+    },
+    ...(more?.changes ?? []).map((c) => ({
+      ...c,
+      expect: scenes.find((s) => s.id === c.id)!.status,
+    })),
+    ...scenes
+      .filter((s) => goesAgain(s) && !begun.has(s.id) && s.status !== "pending")
+      .map((s) => ({
+        id: s.id,
+        expect: s.status,
+        patch: { status: "pending" as const, progress: 0, attempts: 0, error: null },
+      })),
+  ];
+  return {
+    outcome: "applied",
+    project: {
+      id: project.id,
+      expect: project.status,
+      patch: { status: "generating", run, error: null },
+    },
+    scenes: changes,
+    enqueue: [first.job, ...(more?.jobs ?? [])],
+    flags: {},
+    log: `re-shoot (run ${run}) of scene ${target.number}${scope === "following" ? " and the scenes after it" : ""}`,
+  };
+}
+
+/** Use an earlier take of a scene in a completed project: stitched again, nothing generated. */
+function selectTake(
+  state: PipelineState,
+  event: Extract<PipelineEvent, { type: "select_take" }>,
+): Decided {
+  const { project, scenes } = state;
+  if (project.status !== "completed") {
+    return {
+      outcome: "refused",
+      reason: `a take can be selected only on a completed project (it is ${project.status})`,
+    };
+  }
+  const scene = scenes.find((s) => s.number === event.sceneNumber);
+  if (!scene)
+    return { outcome: "refused", reason: `the project has no scene ${event.sceneNumber}` };
+  const take = event.take;
+  if (!take) return { outcome: "refused", reason: `scene ${scene.number} has no such take` };
+  const media = {
+    videoUrl: take.videoUrl,
+    thumbnailUrl: take.thumbnailUrl,
+    lastFrameUrl: take.lastFrameUrl,
+  };
+  const change: Guarded<ScenePatch> = {
+    id: scene.id,
+    expect: scene.status,
+    patch: { ...media, selectedTake: take.take },
+  };
+  const after = scenes.map((s) => (s.id === scene.id ? { ...s, ...media } : s));
+  const run = project.run + 1;
+  if (scenes.length === 1) {
+    return {
+      outcome: "applied",
+      project: {
+        id: project.id,
+        expect: "completed",
+        patch: { run, finalVideoUrl: take.videoUrl, thumbnailUrl: take.thumbnailUrl },
+      },
+      scenes: [change],
+      enqueue: [],
+      finalVideo: take.videoUrl,
+      flags: {},
+      log: `scene 1 take ${take.take} selected: it is the final video`,
+    };
+  }
+  return {
+    outcome: "applied",
+    project: { id: project.id, expect: "completed", patch: { status: "stitching", run } },
+    scenes: [change],
+    enqueue: [stitchJob(after, 1)],
+    flags: { stitch_triggered: true },
+    log: `scene ${scene.number} take ${take.take} selected; stitching again`,
   };
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { JobStatus, ProjectStatus, SceneStatus } from "@/lib/db/schema";
+import type { Continuity, JobStatus, ProjectStatus, SceneStatus } from "@/lib/db/schema";
 import {
   type JobSpec,
   type JobState,
@@ -28,6 +28,7 @@ function scene(
     videoUrl: null,
     thumbnailUrl: null,
     lastFrameUrl: null,
+    takes: status === "completed" ? 1 : 0,
     ...extra,
   };
 }
@@ -37,6 +38,7 @@ function state(
   scenes: SceneState[],
   job?: Partial<JobState> & Pick<JobState, "kind">,
   maxAttempts = 3,
+  continuity: Continuity = "chain",
 ): PipelineState {
   return {
     project: {
@@ -45,6 +47,7 @@ function state(
       status,
       run: 1,
       startImageUrl: "https://img.example/start.png",
+      continuity,
     },
     scenes,
     job: job && {
@@ -57,6 +60,7 @@ function state(
       ...job,
     },
     maxAttempts,
+    maxParallel: 3,
     now: NOW,
   };
 }
@@ -503,5 +507,239 @@ describe("statuses only move forward", () => {
                 expect(order[change.patch.status]).toBeGreaterThan(order[from]);
             }
           }
+  });
+});
+
+describe("independent continuity", () => {
+  const independent = (
+    status: ProjectStatus,
+    scenes: SceneState[],
+    job?: Partial<JobState> & Pick<JobState, "kind">,
+  ) => state(status, scenes, job, 3, "independent");
+
+  it("start queues up to MAX_PARALLEL_SCENES scenes at once, all from the project's start image", () => {
+    const d = transition(
+      independent(
+        "draft",
+        [1, 2, 3, 4, 5].map((n) => scene(n)),
+      ),
+      {
+        type: "start",
+      },
+    );
+    expect(d.outcome).toBe("applied");
+    if (d.outcome !== "applied") return;
+    expect(d.enqueue.map((j) => j.kind)).toEqual([
+      "generate_video",
+      "generate_video",
+      "generate_video",
+    ]);
+    expect(d.enqueue.map((j) => j.sceneId)).toEqual(["scn_1", "scn_2", "scn_3"]);
+    for (const j of d.enqueue)
+      expect(j.payload).toMatchObject({ start_image_url: "https://img.example/start.png" });
+  });
+
+  it("a video completes its scene (no last-frame stage), keeps it as a take, and starts the next pending scene", () => {
+    const scenes = [
+      scene(1, "generating_video"),
+      scene(2, "generating_video"),
+      scene(3, "generating_video"),
+      scene(4),
+    ];
+    const d = transition(
+      independent("generating", scenes, { kind: "generate_video", sceneId: "scn_2" }),
+      videoDone,
+    );
+    expect(d.outcome).toBe("applied");
+    if (d.outcome !== "applied") return;
+    expect(d.scenes[0]).toMatchObject({
+      id: "scn_2",
+      patch: {
+        status: "completed",
+        videoUrl: "https://v.example/new.mp4",
+        takes: 1,
+        selectedTake: 1,
+      },
+    });
+    expect(d.takes).toEqual([
+      expect.objectContaining({ sceneId: "scn_2", take: 1, videoUrl: "https://v.example/new.mp4" }),
+    ]);
+    expect(d.enqueue).toEqual([
+      expect.objectContaining({ kind: "generate_video", sceneId: "scn_4" }),
+    ]);
+  });
+
+  it("the last scene to finish queues the one stitch, in scene order", () => {
+    const scenes = [done(1), scene(2, "generating_video"), done(3)];
+    const d = transition(
+      independent("generating", scenes, { kind: "generate_video", sceneId: "scn_2" }),
+      videoDone,
+    );
+    expect(d.outcome).toBe("applied");
+    if (d.outcome !== "applied") return;
+    expect(d.project?.patch.status).toBe("stitching");
+    expect(d.enqueue).toEqual([
+      expect.objectContaining({
+        kind: "stitch",
+        payload: {
+          video_urls: [
+            "https://v.example/1.mp4",
+            "https://v.example/new.mp4",
+            "https://v.example/3.mp4",
+          ],
+        },
+      }),
+    ]);
+  });
+
+  it("while other scenes still generate, a completed scene waits for them", () => {
+    const scenes = [scene(1, "generating_video"), scene(2, "generating_video")];
+    const d = transition(
+      independent("generating", scenes, { kind: "generate_video", sceneId: "scn_1" }),
+      videoDone,
+    );
+    expect(d.outcome).toBe("applied");
+    if (d.outcome !== "applied") return;
+    expect(d.enqueue).toEqual([]);
+    expect(d.project).toBeUndefined();
+  });
+});
+
+describe("re-shoots and takes", () => {
+  const completed = () => [done(1), done(2), done(3), done(4)];
+
+  it("regenerate scene 2 with scope following: scene 2 from scene 1's last frame, scenes 3-4 wait, in a new run", () => {
+    const d = transition(state("completed", completed()), {
+      type: "regenerate",
+      sceneNumber: 2,
+      prompt: "a new prompt",
+      scope: "following",
+    });
+    expect(d.outcome).toBe("applied");
+    if (d.outcome !== "applied") return;
+    expect(d.project?.patch).toMatchObject({ status: "generating", run: 2 });
+    expect(d.enqueue).toEqual([
+      expect.objectContaining({
+        kind: "generate_video",
+        sceneId: "scn_2",
+        payload: expect.objectContaining({
+          prompt: "a new prompt",
+          start_image_url: "https://f.example/1.jpg",
+        }),
+      }),
+    ]);
+    expect(d.scenes.map((c) => [c.id, c.patch.status])).toEqual([
+      ["scn_2", "generating_video"],
+      ["scn_3", "pending"],
+      ["scn_4", "pending"],
+    ]);
+    expect(d.scenes[0]?.patch.prompt).toBe("a new prompt");
+  });
+
+  it("after the re-shot scene's last frame, the next pending scene follows from the new last frame", () => {
+    const scenes = [
+      done(1),
+      scene(2, "extracting_frame", { videoUrl: "https://v.example/2b.mp4", takes: 1 }),
+      scene(3, "pending", { takes: 1, videoUrl: "https://v.example/3.mp4" }),
+      scene(4, "pending", { takes: 1, videoUrl: "https://v.example/4.mp4" }),
+    ];
+    const d = transition(
+      state("generating", scenes, { kind: "extract_last_frame", sceneId: "scn_2" }),
+      frameDone,
+    );
+    expect(d.outcome).toBe("applied");
+    if (d.outcome !== "applied") return;
+    expect(d.takes).toEqual([expect.objectContaining({ sceneId: "scn_2", take: 2 })]);
+    expect(d.enqueue).toEqual([
+      expect.objectContaining({
+        sceneId: "scn_3",
+        payload: expect.objectContaining({ start_image_url: "https://f.example/new.jpg" }),
+      }),
+    ]);
+  });
+
+  it("scope scene: only that scene goes again; after its last frame the project is stitched", () => {
+    const d = transition(state("completed", completed()), {
+      type: "regenerate",
+      sceneNumber: 2,
+      scope: "scene",
+    });
+    expect(d.outcome).toBe("applied");
+    if (d.outcome !== "applied") return;
+    expect(d.scenes.map((c) => c.id)).toEqual(["scn_2"]);
+    const after = [
+      done(1),
+      scene(2, "extracting_frame", { videoUrl: "https://v.example/2b.mp4", takes: 1 }),
+      done(3),
+      done(4),
+    ];
+    const f = transition(
+      state("generating", after, { kind: "extract_last_frame", sceneId: "scn_2" }),
+      frameDone,
+    );
+    expect(f.outcome === "applied" && f.project?.patch.status).toBe("stitching");
+  });
+
+  it("refuses a re-shoot while the project runs, and of a scene it does not have", () => {
+    expect(
+      transition(state("generating", completed()), { type: "regenerate", sceneNumber: 1 }).outcome,
+    ).toBe("refused");
+    expect(
+      transition(state("completed", completed()), { type: "regenerate", sceneNumber: 9 }).outcome,
+    ).toBe("refused");
+  });
+
+  it("select-take re-stitches with the chosen take and generates nothing", () => {
+    const d = transition(state("completed", completed()), {
+      type: "select_take",
+      sceneNumber: 3,
+      take: {
+        take: 1,
+        videoUrl: "https://v.example/3-old.mp4",
+        thumbnailUrl: null,
+        lastFrameUrl: null,
+      },
+    });
+    expect(d.outcome).toBe("applied");
+    if (d.outcome !== "applied") return;
+    expect(d.project?.patch).toMatchObject({ status: "stitching", run: 2 });
+    expect(d.enqueue).toHaveLength(1);
+    expect(d.enqueue[0]).toMatchObject({
+      kind: "stitch",
+      payload: {
+        video_urls: [
+          "https://v.example/1.mp4",
+          "https://v.example/2.mp4",
+          "https://v.example/3-old.mp4",
+          "https://v.example/4.mp4",
+        ],
+      },
+    });
+    expect(d.scenes[0]).toMatchObject({ id: "scn_3", patch: { selectedTake: 1 } });
+  });
+
+  it("select-take refuses an unknown take and a project that is not completed", () => {
+    expect(
+      transition(state("completed", completed()), {
+        type: "select_take",
+        sceneNumber: 3,
+        take: null,
+      }).outcome,
+    ).toBe("refused");
+    const take = {
+      take: 1,
+      videoUrl: "https://v.example/x.mp4",
+      thumbnailUrl: null,
+      lastFrameUrl: null,
+    };
+    expect(
+      transition(state("failed", completed()), { type: "select_take", sceneNumber: 3, take })
+        .outcome,
+    ).toBe("refused");
+  });
+
+  it("a completed stitch adds the final video to the project's list", () => {
+    const d = transition(state("stitching", completed(), { kind: "stitch" }), stitchDone);
+    expect(d.outcome === "applied" && d.finalVideo).toBe("https://v.example/final.mp4");
   });
 });
