@@ -12,7 +12,7 @@ import {
   WriteConflict,
   writeDecision,
 } from "./store";
-import { type PipelineEvent, type Triggered, transition } from "./transition";
+import { type PipelineEvent, type TakeState, type Triggered, transition } from "./transition";
 
 /** The time and the limits an event is decided with. */
 const settings = () => ({
@@ -223,13 +223,44 @@ export type ProjectEventOutcome =
   | { outcome: "refused" | "ignored"; reason: string }
   | { outcome: "not_found" };
 
-/** start / cancel / retry of a project. */
+/** start / cancel / retry / regenerate / select_take of a project. */
 export async function applyProjectEvent(
   projectId: string,
-  event: Extract<PipelineEvent, { type: "start" | "cancel" | "retry" }>,
+  event: Extract<
+    PipelineEvent,
+    { type: "start" | "cancel" | "retry" | "regenerate" | "select_take" }
+  >,
 ): Promise<ProjectEventOutcome> {
   const run = await getSql();
   return decideAndWrite(run, () => loadByProject(run, projectId, settings()))(event);
+}
+
+/** A kept take of a project's scene, as select_take decides with it; null when there is none. */
+export async function loadTake(
+  projectId: string,
+  sceneNumber: number,
+  take: number,
+): Promise<TakeState | null> {
+  const run = await getSql();
+  const [row] = await run.query<{
+    take: number;
+    video_url: string;
+    thumbnail_url: string | null;
+    last_frame_url: string | null;
+  }>(
+    `select t.take, t.video_url, t.thumbnail_url, t.last_frame_url
+    from scene_takes t join scenes s on s.id = t.scene_id
+    where s.project_id = $1 and s.number = $2::int and t.take = $3::int`,
+    [projectId, sceneNumber, take],
+  );
+  return row
+    ? {
+        take: row.take,
+        videoUrl: row.video_url,
+        thumbnailUrl: row.thumbnail_url,
+        lastFrameUrl: row.last_frame_url,
+      }
+    : null;
 }
 
 /**

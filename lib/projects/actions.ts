@@ -2,8 +2,8 @@ import "server-only";
 import { getDb } from "@/lib/db/client";
 import { AppError } from "@/lib/http/errors";
 import { scheduleDispatch } from "@/lib/jobs/schedule";
-import { applyProjectEvent } from "@/lib/pipeline/apply";
-import type { CreateProjectInput } from "./input";
+import { applyProjectEvent, loadTake } from "@/lib/pipeline/apply";
+import type { CreateProjectInput, RegenerateInput } from "./input";
 import { findProject, insertProject } from "./queries";
 import { type ProjectView, serializeProjectWithScenes } from "./serialize";
 
@@ -14,10 +14,50 @@ export async function runProjectAction(
   projectId: string,
   action: ProjectAction,
 ): Promise<ProjectView> {
-  const result = await applyProjectEvent(projectId, { type: action });
-  if (result.outcome === "not_found") {
+  return decided(projectId, await applyProjectEvent(projectId, { type: action }));
+}
+
+/** Re-shoots a scene of a completed or failed project (CONTRACT §7); 409 while it runs. */
+export async function regenerateScene(
+  projectId: string,
+  sceneNumber: number,
+  input: RegenerateInput,
+): Promise<ProjectView> {
+  await sceneOf(projectId, sceneNumber);
+  return decided(
+    projectId,
+    await applyProjectEvent(projectId, { type: "regenerate", sceneNumber, ...input }),
+  );
+}
+
+/** Uses an earlier take of a scene of a completed project and stitches again. */
+export async function selectSceneTake(
+  projectId: string,
+  sceneNumber: number,
+  take: number,
+): Promise<ProjectView> {
+  await sceneOf(projectId, sceneNumber);
+  const found = await loadTake(projectId, sceneNumber, take);
+  if (!found) throw new AppError("not_found", `Scene ${sceneNumber} has no take ${take}`);
+  return decided(
+    projectId,
+    await applyProjectEvent(projectId, { type: "select_take", sceneNumber, take: found }),
+  );
+}
+
+async function sceneOf(projectId: string, sceneNumber: number) {
+  const found = await findProject(projectId);
+  if (!found) throw new AppError("not_found", `Project ${projectId} not found`);
+  if (!found.scenes.some((s) => s.number === sceneNumber))
+    throw new AppError("not_found", `Project ${projectId} has no scene ${sceneNumber}`);
+}
+
+async function decided(
+  projectId: string,
+  result: Awaited<ReturnType<typeof applyProjectEvent>>,
+): Promise<ProjectView> {
+  if (result.outcome === "not_found")
     throw new AppError("not_found", `Project ${projectId} not found`);
-  }
   if (result.outcome !== "applied") {
     const found = await findProject(projectId);
     throw new AppError("conflict", result.reason, { status: found?.project.status });
@@ -43,5 +83,5 @@ export async function createProject(input: CreateProjectInput): Promise<ProjectV
 async function view(projectId: string): Promise<ProjectView> {
   const found = await findProject(projectId);
   if (!found) throw new AppError("not_found", `Project ${projectId} not found`);
-  return serializeProjectWithScenes(found.project, found.scenes);
+  return serializeProjectWithScenes(found);
 }

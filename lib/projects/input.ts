@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { httpUrl } from "@/lib/http/urls";
+import { CONTINUITY_MODES } from "@/lib/pipeline/statuses";
 
 /** Limits a user would find reasonable, and that keep one project's work bounded. */
 export const PROJECT_LIMITS = {
@@ -55,7 +56,41 @@ export const createProjectInput = z.object(
       .max(L.scenesMax, `A project can have at most ${L.scenesMax} scenes`),
     start_image_url: httpUrl.nullish(),
     autostart: z.boolean({ error: "autostart must be true or false" }).default(false),
+    continuity: z
+      .enum(CONTINUITY_MODES, {
+        error:
+          'continuity is "chain" (each scene from the last frame of the one before) or "independent"',
+      })
+      .default("chain"),
   },
   { error: "Send a JSON object with a name and scenes" },
 );
-export type CreateProjectInput = z.output<typeof createProjectInput>;
+/** A validated project to create; `continuity` may be left out by callers in code (chain). */
+export type CreateProjectInput = Omit<z.output<typeof createProjectInput>, "continuity"> &
+  Partial<Pick<z.output<typeof createProjectInput>, "continuity">>;
+
+/** `POST …/scenes/{number}/regenerate`: optionally a new prompt or duration, and the scope. */
+export const regenerateInput = z.object(
+  {
+    prompt: sceneInput.shape.prompt.optional(),
+    duration: z
+      .number({
+        error: `Enter the length in seconds, a number from ${L.durationMin} to ${L.durationMax}`,
+      })
+      .min(L.durationMin, `A scene lasts at least ${L.durationMin} second`)
+      .max(L.durationMax, `A scene lasts at most ${L.durationMax} seconds`)
+      .optional(),
+    scope: z
+      .enum(["scene", "following"], {
+        error: 'scope is "scene" (only this one) or "following" (this one and every later scene)',
+      })
+      .optional(),
+  },
+  { error: "Send a JSON object (it may be empty)" },
+);
+export type RegenerateInput = z.output<typeof regenerateInput>;
+
+export const selectTakeInput = z.object(
+  { take: z.number({ error: "take is the number of one of the scene's takes" }).int().min(1) },
+  { error: 'Send a JSON object like {"take": 1}' },
+);

@@ -1,7 +1,17 @@
 import "server-only";
 import { and, asc, desc, eq, inArray, lt, or, sql } from "drizzle-orm";
 import { type Executor, getDb } from "@/lib/db/client";
-import { type Project, type ProjectStatus, projects, type Scene, scenes } from "@/lib/db/schema";
+import {
+  type FinalVideo,
+  finalVideos,
+  type Project,
+  type ProjectStatus,
+  projects,
+  type Scene,
+  type SceneTake,
+  scenes,
+  sceneTakes,
+} from "@/lib/db/schema";
 import { decodeCursor, encodeCursor } from "@/lib/http/cursor";
 import { AppError } from "@/lib/http/errors";
 import { isPlausibleId } from "@/lib/http/text";
@@ -23,7 +33,12 @@ export async function insertProject(
   const id = newId("prj");
   const [project] = await tx
     .insert(projects)
-    .values({ id, name: input.name, startImageUrl: input.start_image_url ?? null })
+    .values({
+      id,
+      name: input.name,
+      startImageUrl: input.start_image_url ?? null,
+      continuity: input.continuity ?? "chain",
+    })
     .returning();
   const sceneRows = await tx
     .insert(scenes)
@@ -40,26 +55,37 @@ export async function insertProject(
   return { project: project!, scenes: sceneRows.sort((a, b) => a.number - b.number) };
 }
 
-export async function findProject(
-  id: string,
-  executor?: Executor,
-): Promise<{ project: Project; scenes: Scene[] } | null> {
+export type FoundProject = {
+  project: Project;
+  scenes: Scene[];
+  /** Every kept generation of its scenes, oldest first. */
+  takes: SceneTake[];
+  /** Every final video it had, oldest first. */
+  finalVideos: FinalVideo[];
+};
+
+export async function findProject(id: string, executor?: Executor): Promise<FoundProject | null> {
   if (!isPlausibleId(id)) return null; // a NUL or invalid Unicode names nothing, and would fail the query
   const db = executor ?? (await getDb());
   const [project] = await db.select().from(projects).where(eq(projects.id, id)).limit(1);
   if (!project) return null;
-  const sceneRows = await db
-    .select()
-    .from(scenes)
-    .where(eq(scenes.projectId, id))
-    .orderBy(asc(scenes.number));
-  return { project, scenes: sceneRows };
+  const [sceneRows, takes, finals] = await Promise.all([
+    db.select().from(scenes).where(eq(scenes.projectId, id)).orderBy(asc(scenes.number)),
+    db
+      .select({ take: sceneTakes })
+      .from(sceneTakes)
+      .innerJoin(scenes, eq(scenes.id, sceneTakes.sceneId))
+      .where(eq(scenes.projectId, id))
+      .orderBy(asc(sceneTakes.sceneId), asc(sceneTakes.take)),
+    db.select().from(finalVideos).where(eq(finalVideos.projectId, id)).orderBy(asc(finalVideos.id)),
+  ]);
+  return { project, scenes: sceneRows, takes: takes.map((t) => t.take), finalVideos: finals };
 }
 
 export async function getProjectView(id: string): Promise<ProjectView> {
   const found = await findProject(id);
   if (!found) throw new AppError("not_found", `Project ${id} not found`);
-  return serializeProjectWithScenes(found.project, found.scenes);
+  return serializeProjectWithScenes(found);
 }
 
 export type ListProjectsOptions = {

@@ -1,11 +1,11 @@
-import type { Project, Scene } from "@/lib/db/schema";
+import type { FinalVideo, Project, Scene, SceneTake } from "@/lib/db/schema";
 import { currentMediaUrl as media } from "@/lib/simulator/media";
 
 /**
  * The API's snake_case view of a scene (CONTRACT.md §4). Simulator media URLs are given
  * at the app's current address (they were stored with the one it had then).
  */
-export function serializeScene(scene: Scene) {
+export function serializeScene(scene: Scene, takes: SceneTake[] = []) {
   return {
     id: scene.id,
     number: scene.number,
@@ -19,6 +19,16 @@ export function serializeScene(scene: Scene) {
     last_frame_url: media(scene.lastFrameUrl),
     start_image_url: media(scene.startImageUrl),
     error: scene.error,
+    takes: takes.map((t) => ({
+      take: t.take,
+      prompt: t.prompt,
+      duration: t.duration,
+      video_url: media(t.videoUrl),
+      thumbnail_url: media(t.thumbnailUrl),
+      last_frame_url: media(t.lastFrameUrl),
+      created_at: t.createdAt.toISOString(),
+    })),
+    selected_take: scene.selectedTake,
     created_at: scene.createdAt.toISOString(),
     updated_at: scene.updatedAt.toISOString(),
   };
@@ -61,6 +71,7 @@ export function serializeProject(project: Project, progress: ProjectProgress) {
     id: project.id,
     name: project.name,
     status: project.status,
+    continuity: project.continuity,
     start_image_url: project.startImageUrl,
     final_video_url: media(project.finalVideoUrl),
     thumbnail_url: media(project.thumbnailUrl),
@@ -74,12 +85,30 @@ export function serializeProject(project: Project, progress: ProjectProgress) {
   };
 }
 export type ProjectSummaryView = ReturnType<typeof serializeProject>;
-export type ProjectView = ProjectSummaryView & { scenes: SceneView[] };
+export type ProjectView = ProjectSummaryView & {
+  scenes: SceneView[];
+  final_videos: { url: string | null; created_at: string }[];
+};
 
-export function serializeProjectWithScenes(project: Project, scenes: Scene[]): ProjectView {
+export function serializeProjectWithScenes(found: {
+  project: Project;
+  scenes: Scene[];
+  takes?: SceneTake[];
+  finalVideos?: FinalVideo[];
+}): ProjectView {
+  const { project, scenes, takes = [], finalVideos = [] } = found;
   return {
     ...serializeProject(project, progressOf(project, scenes)),
-    scenes: scenes.map(serializeScene),
+    scenes: scenes.map((s) =>
+      serializeScene(
+        s,
+        takes.filter((t) => t.sceneId === s.id),
+      ),
+    ),
+    final_videos: finalVideos.map((f) => ({
+      url: media(f.url),
+      created_at: f.createdAt.toISOString(),
+    })),
   };
 }
 
