@@ -2,6 +2,7 @@
 
 import { useRouter } from "next/navigation";
 import { type FormEvent, useId, useRef, useState } from "react";
+import type { Continuity } from "@/lib/pipeline/statuses";
 import { createProjectInput, PROJECT_LIMITS } from "@/lib/projects/input";
 import { Icon } from "./icons";
 
@@ -20,7 +21,28 @@ const newScene = (number: number): SceneDraft => ({
   duration: String(PROJECT_LIMITS.durationDefault),
 });
 
-function toInput(name: string, startImageUrl: string, scenes: SceneDraft[], autostart: boolean) {
+/** The continuity modes, each with the one line that tells them apart (CONTRACT §7). */
+const CONTINUITY_CHOICES: { value: Continuity; label: string; detail: string }[] = [
+  {
+    value: "chain",
+    label: "Chain",
+    detail: "Each scene starts from the last frame of the one before: smooth cuts, one at a time.",
+  },
+  {
+    value: "independent",
+    label: "Independent",
+    detail:
+      "Every scene starts from the start image, all generated at once: faster, no continuity.",
+  },
+];
+
+function toInput(
+  name: string,
+  startImageUrl: string,
+  scenes: SceneDraft[],
+  autostart: boolean,
+  continuity: Continuity = "chain",
+) {
   return {
     name,
     start_image_url: startImageUrl.trim() === "" ? undefined : startImageUrl.trim(),
@@ -29,6 +51,7 @@ function toInput(name: string, startImageUrl: string, scenes: SceneDraft[], auto
       duration: s.duration.trim() === "" ? undefined : Number(s.duration),
     })),
     autostart,
+    continuity,
   };
 }
 
@@ -53,6 +76,7 @@ export function ProjectForm() {
   const [name, setName] = useState("");
   const [startImageUrl, setStartImageUrl] = useState("");
   const [scenes, setScenes] = useState<SceneDraft[]>(() => [newScene(1)]);
+  const [continuity, setContinuity] = useState<Continuity>("chain");
   const lastKey = useRef(1);
   const [issues, setIssues] = useState<Issues>({});
   const [formError, setFormError] = useState<string | null>(null);
@@ -102,7 +126,7 @@ export function ProjectForm() {
     const autostart = submitter?.value === "start";
     setSubmitted(true);
     setFormError(null);
-    const input = toInput(name, startImageUrl, scenes, autostart);
+    const input = toInput(name, startImageUrl, scenes, autostart, continuity);
     const found = validate(input);
     setIssues(found);
     if (Object.keys(found).length) {
@@ -219,12 +243,47 @@ export function ProjectForm() {
             />
           )}
         </Field>
+        <fieldset data-continuity-choice>
+          <legend className="mb-2 block text-sm font-medium">Continuity</legend>
+          <div className="grid gap-2 sm:grid-cols-2">
+            {CONTINUITY_CHOICES.map((choice) => (
+              <label
+                key={choice.value}
+                className="flex cursor-pointer items-start gap-2 rounded-md border border-slate-300 p-3 text-sm has-[:checked]:border-sky-600 has-[:checked]:bg-sky-50 has-[:focus-visible]:outline-2 has-[:focus-visible]:outline-sky-500 dark:border-slate-700 dark:has-[:checked]:border-sky-500 dark:has-[:checked]:bg-sky-950"
+              >
+                <input
+                  type="radio"
+                  name={`${ids}-continuity`}
+                  value={choice.value}
+                  checked={continuity === choice.value}
+                  onChange={() => setContinuity(choice.value)}
+                  aria-describedby={`${ids}-continuity-${choice.value}`}
+                  className="mt-0.5 accent-sky-700"
+                />
+                <span>
+                  <span className="block font-medium">{choice.label}</span>
+                  <span
+                    id={`${ids}-continuity-${choice.value}`}
+                    className="block text-xs text-slate-600 dark:text-slate-300"
+                  >
+                    {choice.detail}
+                  </span>
+                </span>
+              </label>
+            ))}
+          </div>
+          {issues.continuity && (
+            <FieldError id={`${ids}-continuity-error`}>{issues.continuity}</FieldError>
+          )}
+        </fieldset>
       </Card>
 
       <fieldset className="space-y-3">
         <legend className="mb-2 text-lg font-semibold">Scenes</legend>
         <p className="text-sm text-slate-600 dark:text-slate-300">
-          Generated in this order; each scene starts from the last frame of the one before it.
+          {continuity === "chain"
+            ? "Generated in this order; each scene starts from the last frame of the one before it."
+            : "Generated all at once, each from the start image, then joined in this order."}
         </p>
         {issues.scenes && <FieldError id={`${ids}-scenes-error`}>{issues.scenes}</FieldError>}
         <ol className="space-y-3">
