@@ -5,6 +5,7 @@ import { useCallback, useState } from "react";
 import type { ProjectSnapshot } from "@/lib/projects/events";
 import type { ProjectView } from "@/lib/projects/serialize";
 import { ActivityLog } from "./activity-log";
+import { FinalVideoHistory } from "./final-video-history";
 import { Icon } from "./icons";
 import { LiveIndicator } from "./live-indicator";
 import { mediaSrc } from "./media-src";
@@ -14,6 +15,8 @@ import { ProjectEmittedEvents } from "./project-emitted-events";
 import { projectBarTone, projectPercent, scenesDoneText, stageText } from "./project-progress";
 import { RelativeTime } from "./relative-time";
 import { SceneCard } from "./scene-card";
+import { RESHOOT_ALLOWED, SceneReshoot } from "./scene-reshoot";
+import { SceneTakes } from "./scene-takes";
 import { PROJECT_STATUS_LOOK, ProjectStatusBadge, sceneDisplayStatus } from "./status";
 import { useEventStream } from "./use-event-stream";
 
@@ -56,6 +59,7 @@ export function ProjectLive({
     .join(". ")
     .concat(".");
   const cancelled = project.status === "cancelled";
+  const lastScene = project.scenes.at(-1)?.number ?? 0;
 
   return (
     <div className="space-y-8" data-project-status={project.status}>
@@ -166,6 +170,8 @@ export function ProjectLive({
         </section>
       )}
 
+      <FinalVideoHistory project={project} />
+
       <section aria-labelledby="scenes-heading" className="space-y-3">
         <h2 id="scenes-heading" className="text-lg font-semibold">
           Scenes
@@ -179,7 +185,24 @@ export function ProjectLive({
         >
           {project.scenes.map((scene) => (
             <li key={scene.id} className="sm:w-64 sm:shrink-0 sm:snap-start">
-              <SceneCard scene={scene} projectStatus={project.status} maxAttempts={maxAttempts} />
+              <SceneCard scene={scene} projectStatus={project.status} maxAttempts={maxAttempts}>
+                {RESHOOT_ALLOWED.includes(project.status) && (
+                  <SceneReshoot
+                    projectId={project.id}
+                    continuity={project.continuity}
+                    projectStatus={project.status}
+                    scene={scene}
+                    lastScene={lastScene}
+                    onChanged={onChanged}
+                  />
+                )}
+                <SceneTakes
+                  projectId={project.id}
+                  projectStatus={project.status}
+                  scene={scene}
+                  onChanged={onChanged}
+                />
+              </SceneCard>
             </li>
           ))}
         </ol>

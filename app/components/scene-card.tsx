@@ -1,3 +1,4 @@
+import type { ReactNode } from "react";
 import type { ProjectStatus } from "@/lib/db/schema";
 import type { SceneView } from "@/lib/projects/serialize";
 import { Icon } from "./icons";
@@ -48,10 +49,13 @@ export function SceneCard({
   scene,
   projectStatus,
   maxAttempts,
+  children,
 }: {
   scene: SceneView;
   projectStatus: ProjectStatus;
   maxAttempts: number;
+  /** What the page adds under the scene: its re-shoot action and its takes. */
+  children?: ReactNode;
 }) {
   const shown = sceneDisplayStatus(scene, projectStatus);
   const states = stepStates(scene, shown);
@@ -203,6 +207,7 @@ export function SceneCard({
             Not generated: the project was cancelled first.
           </p>
         )}
+        {children}
       </div>
     </article>
   );
