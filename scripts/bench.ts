@@ -805,7 +805,7 @@ async function measureFlat(
       median(p.measured.map(pick).filter((v): v is number => v !== null));
     for (const phase of phases)
       say(
-        `  ${phase.history} finished projects (${phase.projects} projects in its database, the seeded ones waiting for a callback included): ` +
+        `  ${phase.history} finished projects (${phase.projects} projects in its database at the start; each round adds the ones it calls back): ` +
           `app CPU ${fixed(
             cpu(phase, (m) => m.appCpuMs),
             2,
