@@ -115,6 +115,14 @@ async function listen(h: Hub): Promise<(() => Promise<void>) | null> {
   }
 }
 
+/**
+ * One pass of the fallback poll, now (the interval runs it every CHANGE_POLL_MS while someone
+ * watches): tests drive it directly instead of waiting for the timer.
+ */
+export async function pollProjectChangesOnce(): Promise<void> {
+  await pollChanges(hub());
+}
+
 async function pollChanges(h: Hub): Promise<void> {
   try {
     const db = await getDb();

@@ -5,7 +5,7 @@ import { projects } from "@/lib/db/schema";
 import { PROJECT_CHANNEL } from "@/lib/pipeline/store";
 import { createProject } from "@/lib/projects/actions";
 import {
-  CHANGE_POLL_MS,
+  pollProjectChangesOnce,
   projectChangesListening,
   stopProjectChanges,
   subscribeProjectChanges,
@@ -46,7 +46,7 @@ describe("project change fan-out", () => {
     b.length = 0;
     const db = await getDb();
     await db.transaction((tx) => notifyProjectChanged(tx, project.id));
-    expect(await waitFor(() => a.includes(project.id) && b.includes(project.id), 1000)).toBe(true);
+    expect(await waitFor(() => a.includes(project.id) && b.includes(project.id), 10_000)).toBe(true);
 
     // A rolled-back transaction's notification is never delivered.
     const other = await createProject({
@@ -60,13 +60,16 @@ describe("project change fan-out", () => {
         throw new Error("roll back");
       })
       .catch(() => {});
-    await new Promise((r) => setTimeout(r, 200));
+    // Notifications arrive in commit order on the one LISTEN connection: once a later one is
+    // here, a rolled-back one that were ever delivered would be here too. No fixed wait.
+    await db.transaction((tx) => notifyProjectChanged(tx, `${other.id}-sentinel`));
+    expect(await waitFor(() => a.includes(`${other.id}-sentinel`), 10_000)).toBe(true);
     expect(a).not.toContain(`${other.id}-never`);
 
     stopA();
     a.length = 0;
     await db.transaction((tx) => notifyProjectChanged(tx, project.id));
-    expect(await waitFor(() => b.filter((id) => id === project.id).length >= 2, 1000)).toBe(true);
+    expect(await waitFor(() => b.filter((id) => id === project.id).length >= 2, 10_000)).toBe(true);
     expect(a).toEqual([]);
     stopB();
   });
@@ -79,11 +82,13 @@ describe("project change fan-out", () => {
     });
     const seen: string[] = [];
     const stop = subscribeProjectChanges((id) => seen.push(id));
-    // The first poll sets the watermark; then a write without pg_notify, as if the NOTIFY was lost.
-    await new Promise((r) => setTimeout(r, CHANGE_POLL_MS + 200));
+    // The first pass sets the watermark; then a write without pg_notify, as if the NOTIFY was
+    // lost; the next pass finds it. Passes driven directly: no waiting on the interval.
+    await pollProjectChangesOnce();
     const db = await getDb();
     await db.update(projects).set({ updatedAt: new Date() }).where(eq(projects.id, project.id));
-    expect(await waitFor(() => seen.includes(project.id), CHANGE_POLL_MS * 2 + 1000)).toBe(true);
+    await pollProjectChangesOnce();
+    expect(seen).toContain(project.id);
     stop();
-  }, 20_000);
+  });
 });
