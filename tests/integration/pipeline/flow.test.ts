@@ -199,7 +199,7 @@ describe("failures", () => {
       { status: 503, headers: { "retry-after": "0" } },
     );
     const project = await create(1);
-    for (let i = 0; i < 50 && services.of("/video/api/v1/tasks/submit").length === 0; i++) {
+    for (let i = 0; i < 2000 && services.of("/video/api/v1/tasks/submit").length === 0; i++) {
       await app.dispatcher.dispatchDueJobs();
       await new Promise((r) => setTimeout(r, 5));
     }
