@@ -125,7 +125,7 @@ export function SceneTakes({
                     {busy === take.take ? "Working…" : "Use this take"}
                     <span className="sr-only">
                       {" "}
-                      ({take.take}) for scene {scene.number}
+                      (take {take.take}) for scene {scene.number}
                     </span>
                   </button>
                 )}
