@@ -226,7 +226,7 @@ export function ProjectForm() {
         <Field
           id={fieldId("start_image_url")}
           label="Start image URL"
-          hint="Optional. The first scene starts from this image (an absolute http(s) URL)."
+          hint={`Optional. ${continuity === "chain" ? "The first scene starts" : "Every scene starts"} from this image (an absolute http(s) URL).`}
           error={issues.start_image_url}
         >
           {(props) => (
