@@ -54,6 +54,7 @@ import {
  * --orchestration-runs BENCH_ORCHESTRATION_RUNS, --slow-ms BENCH_SLOW_MS, --seed BENCH_SEED,
  * --flat, --flat-projects BENCH_FLAT_PROJECTS (100,20000), --flat-requests BENCH_FLAT_REQUESTS,
  * --flat-rounds BENCH_FLAT_ROUNDS, --long BENCH_LONG (s), --db-statements auto|log|none,
+ * --db-breakdown (database CPU per callback by backend),
  * --pg-log FILE, --log-level BENCH_LOG_LEVEL, --cpu-prof DIR, --keep.
  * DATABASE_URL set: fresh PostgreSQL databases next to it (dropped after); unset: a fresh PGlite dir.
  */
@@ -79,6 +80,7 @@ const flatProjects = args
 const flatRequests = args.number("flat-requests", "BENCH_FLAT_REQUESTS", 1000);
 const flatRounds = args.number("flat-rounds", "BENCH_FLAT_ROUNDS", 3);
 const longS = args.number("long", "BENCH_LONG", 0);
+const dbBreakdown = args.flag("db-breakdown", "BENCH_DB_BREAKDOWN");
 const dbStatementsMode = args.string("db-statements", "BENCH_DB_STATEMENTS", "auto");
 const pgLog = args.optional("pg-log", "BENCH_PG_LOG");
 const logLevel = args.string("log-level", "BENCH_LOG_LEVEL", "info");
@@ -485,18 +487,19 @@ const STATEMENT_REPORT_LAG_MS = 1100;
 
 async function readCounters(target: Target, edge: "before" | "after") {
   const cpu = async () => {
-    const dbBackends = target.db
-      ? (
-          await query<{ pid: number }>(
-            target.db.db,
-            sql`select pid from pg_stat_activity /* framechain-bench-probe */
-                where datname = current_database() and application_name <> ${SCRIPT_APPLICATION_NAME}`,
-          )
-        ).map((r) => r.pid)
+    const backends = target.db
+      ? await query<{ pid: number; label: string }>(
+          target.db.db,
+          sql`select pid, coalesce(nullif(application_name, ''), backend_type) || ': ' ||
+                     left(regexp_replace(query, '[[:space:]]+', ' ', 'g'), 70) as label
+              from pg_stat_activity /* framechain-bench-probe */
+              where datname = current_database() and application_name <> ${SCRIPT_APPLICATION_NAME}`,
+        )
       : null;
     return {
       app: processGroupCpuMs(target.server.pid),
-      db: dbBackends ? processesCpuMs(dbBackends) : null,
+      db: backends ? processesCpuMs(backends.map((r) => r.pid)) : null,
+      dbLabels: new Map((backends ?? []).map((r) => [r.pid, r.label])),
     };
   };
   const statements = async () => {
@@ -556,6 +559,22 @@ async function settleDispatch(target: Target) {
     pending = pending.filter((id) => !target.recorded.has(id));
     if (pending.length > 0) await sleep(20);
   }
+}
+
+/** Which of the database's backends spent the CPU (--db-breakdown): per callback, the busiest first. */
+function sayBreakdown(label: string, before: Counters, after: Counters, callbacks: number) {
+  if (!before.db || !after.db || callbacks <= 0) return;
+  const rows = [...after.db]
+    .map(([pid, ms]) => ({
+      pid,
+      perCallback: (ms - (before.db?.get(pid) ?? 0)) / callbacks,
+      label: after.dbLabels.get(pid) ?? "?",
+    }))
+    .filter((r) => r.perCallback > 0)
+    .sort((a, b) => b.perCallback - a.perCallback);
+  say(`  database CPU by backend, ${label} (ms per callback, the backend's last statement):`);
+  for (const r of rows.slice(0, 8))
+    say(`    ${fixed(r.perCallback, 2).padStart(6)}  [${r.pid}] ${r.label}`);
 }
 
 function perRequest(
@@ -638,6 +657,7 @@ async function callbackMax(
   target.applied += applied;
   await settleDispatch(target);
   const after = await readCounters(target, "after");
+  if (dbBreakdown) sayBreakdown(label, before, after, applied);
   return {
     kind,
     label,
@@ -678,6 +698,7 @@ async function callbackPaced(
   target.applied += applied;
   await settleDispatch(target);
   const after = await readCounters(target, "after");
+  if (dbBreakdown) sayBreakdown(label, before, after, applied);
   return {
     kind,
     label,
