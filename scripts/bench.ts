@@ -41,8 +41,9 @@ import {
  * 2. (b) and (c) again at half the measured maximum with arrivals paced evenly (open loop,
  *    latency from each request's due time: see lib/paced.ts) — where the p99 targets apply.
  * 3. The orchestration overhead: a SCENES-scene project with instant stand-ins, start to completed.
- * 4. Optional: --flat (CPU per callback with 100 and with 20 000 projects in the database, on a
- *    database of its own) and --long SECONDS (database CPU per callback, minute by minute).
+ * 4. Optional: --flat (CPU per callback with 100 and with 20 000 finished projects in the
+ *    database: two databases and servers, alternating rounds) and --long SECONDS (database CPU
+ *    per callback, minute by minute).
  *
  * Statements per stage come from the app's counter (`framechain_db_statements_total` in
  * /api/metrics) and from PostgreSQL (pg_stat_statements, or with --db-statements log the server
