@@ -345,7 +345,7 @@ export async function writeDecision(
   const mustApply = event ? `not ${after("ev")} or ` : "";
   const text = `with ${ctes.join(",\n")}
 select ${recorded} as recorded,
-  framechain_guard(${mustApply}(${guards.join(" and ")}), 'project ${projectId}') as guarded`;
+  framechain_guard(${mustApply}(${guards.join(" and ")}), ${$(`project ${projectId}`, "text")}) as guarded`;
 
   let rows: { recorded: number }[];
   try {

@@ -84,4 +84,42 @@ describe("statements per pipeline stage", () => {
     expect(await again.json()).toEqual({ received: true, duplicate: true });
     expect(statementCount() - before).toBeLessThanOrEqual(3);
   });
+
+  it("every project's stages send the same statement texts: each is prepared and planned once per connection", async () => {
+    const { getConnection } = await import("@/lib/db/client");
+    const connection = await getConnection();
+    const texts: string[][] = [];
+    const query = connection.run.query;
+    for (const name of ["first", "second"]) {
+      const seen: string[] = [];
+      connection.run.query = ((text: string, params?: unknown[]) => {
+        seen.push(text);
+        return query(text, params);
+      }) as typeof query;
+      try {
+        const created = await app.createProject({
+          name,
+          scenes: [1, 2].map((i) => ({ prompt: `scene ${i}`, duration: 4 })),
+          autostart: true,
+        });
+        const { id } = (await created.json()) as { id: string };
+        await runAfterResponse();
+        for (let round = 0; round < 10; round++) {
+          const next = services.requests.find(
+            (r) => r.taskId && !r.body.__answered && JSON.stringify(r.body).includes(id),
+          );
+          if (!next) break;
+          next.body.__answered = true;
+          await stage(next);
+        }
+      } finally {
+        connection.run.query = query;
+      }
+      texts.push(seen);
+    }
+    expect(texts[0]!.length).toBeGreaterThan(0);
+    // A value written into the text (an id, a message) would make every call a new statement:
+    // parsed and planned each time, and cached by the driver for ever.
+    expect(texts[1]).toEqual(texts[0]);
+  });
 });
