@@ -59,6 +59,8 @@ export async function pacedRun(options: {
     keepAlive: true,
     maxSockets: options.maxSockets ?? 256,
     scheduling: "lifo", // reuse the warmest socket: as few connections as the load needs
+    // Idle sockets are closed by us before the server's keep-alive timeout (Node's default 5 s) can.
+    timeout: 4000,
   });
   const interval = 1000 / options.rate;
   const latencies: number[] = [];
@@ -74,42 +76,51 @@ export async function pacedRun(options: {
       lags.push(performance.now() - due);
       const spec = options.next(i);
       const body = spec.body === undefined ? undefined : Buffer.from(spec.body);
-      const req = request(
-        {
-          agent,
-          host: url.hostname,
-          port: url.port,
-          method: spec.method ?? (body ? "POST" : "GET"),
-          path: spec.path,
-          headers: {
-            ...spec.headers,
-            ...(body ? { "content-length": String(body.length) } : {}),
+      const attempt = (tries: number) => {
+        const req = request(
+          {
+            agent,
+            host: url.hostname,
+            port: url.port,
+            method: spec.method ?? (body ? "POST" : "GET"),
+            path: spec.path,
+            headers: {
+              ...spec.headers,
+              ...(body ? { "content-length": String(body.length) } : {}),
+            },
+            timeout: options.timeoutMs ?? 30_000,
           },
-          timeout: options.timeoutMs ?? 30_000,
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on("data", (c: Buffer) => chunks.push(c));
-          res.on("end", () => {
-            latencies.push(performance.now() - due);
-            const status = res.statusCode ?? 0;
-            if (status < 200 || status >= 300) non2xx++;
-            else if (options.check && !options.check(status, Buffer.concat(chunks).toString()))
-              rejected++;
-            resolve();
-          });
-          res.on("error", () => {
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on("data", (c: Buffer) => chunks.push(c));
+            res.on("end", () => {
+              latencies.push(performance.now() - due);
+              const status = res.statusCode ?? 0;
+              if (status < 200 || status >= 300) non2xx++;
+              else if (options.check && !options.check(status, Buffer.concat(chunks).toString()))
+                rejected++;
+              resolve();
+            });
+            res.on("error", () => {
+              errors++;
+              resolve();
+            });
+          },
+        );
+        req.on("timeout", () => req.destroy(new Error("timeout")));
+        req.on("error", (error: NodeJS.ErrnoException) => {
+          // A kept-alive socket the server closed just as it was reused (its keep-alive timeout
+          // racing our send): the request never reached the app, so send it again — as Node's
+          // documentation advises — still timed from its due time.
+          if (req.reusedSocket && error.code === "ECONNRESET" && tries < 3) attempt(tries + 1);
+          else {
             errors++;
             resolve();
-          });
-        },
-      );
-      req.on("timeout", () => req.destroy(new Error("timeout")));
-      req.on("error", () => {
-        errors++;
-        resolve();
-      });
-      req.end(body);
+          }
+        });
+        req.end(body);
+      };
+      attempt(1);
     }).finally(() => {
       finished++;
     });
