@@ -7,7 +7,7 @@ import { signOut } from "@/app/sign-in/actions";
 /** "open": no ADMIN_TOKEN is set (development), so there is nothing to sign in or out of. */
 export type SignInState = "open" | "signed-in" | "signed-out";
 
-const LINKS = [
+const LINKS: { href: string; label: React.ReactNode; current: (path: string) => boolean }[] = [
   {
     href: "/projects",
     label: "Projects",
@@ -15,7 +15,12 @@ const LINKS = [
   },
   {
     href: "/projects/new",
-    label: "New project",
+    // "New" on a phone (the list has its own New project button): every link fits on one line.
+    label: (
+      <>
+        New<span className="max-sm:sr-only"> project</span>
+      </>
+    ),
     current: (path: string) => path === "/projects/new",
   },
   {
