@@ -225,6 +225,20 @@ describe.skipIf(skip)("project pages in a browser", () => {
     expect(await page.locator('button[data-action="cancel"]').isDisabled()).toBe(true);
     const firstSceneAttempts = (await getProject(project.id)).scenes[0]!.attempts;
 
+    // The failure is in the error log where people look: the project's own Errors panel…
+    const errors = page.locator("ul[data-errors]");
+    await withLogs(errors.waitFor({ timeout: 30_000 }));
+    await expect(errors.textContent()).resolves.toMatch(
+      /scene 2 video generation attempt 1 of \d+ failed/,
+    );
+    // …and /errors, linked to the project.
+    const log = await newPage();
+    await log.goto(`${app.url}/errors?project_id=${project.id}`);
+    const row = log.locator("li", { hasText: "scene 2 video generation attempt 1" }).first();
+    await withLogs(row.waitFor({ timeout: 30_000 }));
+    await expect(row.locator(`a[href="/projects/${project.id}"]`).count()).resolves.toBe(1);
+    await log.close();
+
     await page.locator('button[data-action="retry"]').click();
     await page
       .getByRole("dialog", { name: "Retry from the failed stage?" })
