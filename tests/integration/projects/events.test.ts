@@ -46,7 +46,9 @@ describe("project change fan-out", () => {
     b.length = 0;
     const db = await getDb();
     await db.transaction((tx) => notifyProjectChanged(tx, project.id));
-    expect(await waitFor(() => a.includes(project.id) && b.includes(project.id), 10_000)).toBe(true);
+    expect(await waitFor(() => a.includes(project.id) && b.includes(project.id), 10_000)).toBe(
+      true,
+    );
 
     // A rolled-back transaction's notification is never delivered.
     const other = await createProject({
