@@ -1,5 +1,6 @@
 import http from "node:http";
 import https from "node:https";
+import type { LookupFunction } from "node:net";
 import { env } from "@/lib/env";
 import { log } from "@/lib/observability/log";
 import { metrics } from "@/lib/observability/metrics";
@@ -39,9 +40,9 @@ export const MAX_RESPONSE_BYTES = 64 * 1024;
 const AGENT_OPTIONS = { keepAlive: true, maxSockets: 64, maxFreeSockets: 16, timeout: 4_000 };
 const agents = { "http:": new http.Agent(AGENT_OPTIONS), "https:": new https.Agent(AGENT_OPTIONS) };
 
-type Answer = { status: number; headers: http.IncomingHttpHeaders; text: string };
+export type Answer = { status: number; headers: http.IncomingHttpHeaders; text: string };
 
-class TimeoutError extends Error {
+export class TimeoutError extends Error {
   name = "TimeoutError";
 }
 
@@ -114,10 +115,41 @@ export async function callService(
 /** POSTs the JSON body; resolves with the status, headers and up to MAX_RESPONSE_BYTES of body. */
 function post(request: ServiceRequest, timeoutMs: number): Promise<Answer> {
   const url = new URL(request.url);
-  const client = url.protocol === "https:" ? https : http;
   const agent = agents[url.protocol as keyof typeof agents];
   if (!agent) return Promise.reject(new Error(`unsupported protocol ${url.protocol}`));
-  const body = Buffer.from(JSON.stringify(request.body));
+  return postCapped(url, {
+    agent,
+    headers: {
+      "content-type": "application/json",
+      accept: "application/json",
+      "idempotency-key": request.idempotencyKey,
+      ...request.headers,
+    },
+    body: Buffer.from(JSON.stringify(request.body)),
+    timeoutMs,
+    maxBytes: MAX_RESPONSE_BYTES,
+  });
+}
+
+/**
+ * One POST over node:http(s), shared by the service calls and the outgoing webhooks: a
+ * timeout over the whole exchange (rejects with TimeoutError), redirects never followed, and
+ * at most `maxBytes` of the answer read — the rest is neither buffered nor waited for (that
+ * socket is not reused).
+ */
+export function postCapped(
+  url: URL,
+  options: {
+    agent: http.Agent;
+    lookup?: LookupFunction;
+    headers: Record<string, string>;
+    body: Buffer;
+    timeoutMs: number;
+    maxBytes: number;
+  },
+): Promise<Answer> {
+  const { agent, lookup, headers, body, timeoutMs, maxBytes } = options;
+  const client = url.protocol === "https:" ? https : http;
   return new Promise<Answer>((resolve, reject) => {
     let settled = false;
     const settle = (error: Error | null, answer?: Answer) => {
@@ -130,13 +162,8 @@ function post(request: ServiceRequest, timeoutMs: number): Promise<Answer> {
     const req = client.request(url, {
       method: "POST",
       agent,
-      headers: {
-        "content-type": "application/json",
-        accept: "application/json",
-        "idempotency-key": request.idempotencyKey,
-        ...request.headers,
-        "content-length": body.length,
-      },
+      lookup,
+      headers: { ...headers, "content-length": body.length },
     });
     const timer = setTimeout(() => {
       const error = new TimeoutError(`no answer within ${timeoutMs} ms`);
@@ -154,11 +181,10 @@ function post(request: ServiceRequest, timeoutMs: number): Promise<Answer> {
           text: Buffer.concat(chunks).toString("utf8"),
         });
       res.on("data", (chunk: Buffer) => {
-        const room = MAX_RESPONSE_BYTES - size;
+        const room = maxBytes - size;
         chunks.push(chunk.length > room ? chunk.subarray(0, room) : chunk);
         size += Math.min(chunk.length, room);
-        if (size >= MAX_RESPONSE_BYTES) {
-          // Enough: the rest is neither buffered nor waited for (this socket is not reused).
+        if (size >= maxBytes) {
           finish();
           req.destroy();
         }

@@ -2,6 +2,7 @@ import "server-only";
 import http from "node:http";
 import https from "node:https";
 import type { LookupFunction } from "node:net";
+import { postCapped, TimeoutError } from "@/lib/services/http";
 
 /** The most of an endpoint's answer that is read and kept; the rest is not waited for. */
 export const MAX_ANSWER_BYTES = 64 * 1024;
@@ -16,10 +17,6 @@ const agents = { "http:": new http.Agent(AGENT_OPTIONS), "https:": new https.Age
 export type WebhookAnswer =
   | { ok: boolean; status: number; body: string; ms: number }
   | { ok: false; status: null; body: null; ms: number; error: string };
-
-class Timeout extends Error {
-  name = "Timeout";
-}
 
 /**
  * POSTs one signed webhook: the exact bytes that were signed, a timeout over the whole
@@ -44,59 +41,19 @@ export async function postWebhook(
       ms: 0,
       error: `unsupported protocol ${target.protocol}`,
     };
-  const bytes = Buffer.from(body);
-  const client = target.protocol === "https:" ? https : http;
   try {
-    const { status, text } = await new Promise<{ status: number; text: string }>(
-      (resolve, reject) => {
-        let settled = false;
-        const settle = (error: Error | null, answer?: { status: number; text: string }) => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(timer);
-          if (error) reject(error);
-          else resolve(answer!);
-        };
-        const req = client.request(target, {
-          method: "POST",
-          agent,
-          lookup,
-          headers: {
-            "content-type": "application/json",
-            "user-agent": "Framechain-Webhooks/1",
-            ...headers,
-            "content-length": bytes.length,
-          },
-        });
-        const timer = setTimeout(() => {
-          const error = new Timeout(`no answer within ${timeoutMs} ms`);
-          settle(error);
-          req.destroy(error);
-        }, timeoutMs);
-        req.on("error", (error) => settle(error));
-        req.on("response", (res) => {
-          const chunks: Buffer[] = [];
-          let size = 0;
-          const finish = () =>
-            settle(null, {
-              status: res.statusCode ?? 0,
-              text: Buffer.concat(chunks).toString("utf8"),
-            });
-          res.on("data", (chunk: Buffer) => {
-            const room = MAX_ANSWER_BYTES - size;
-            chunks.push(chunk.length > room ? chunk.subarray(0, room) : chunk);
-            size += Math.min(chunk.length, room);
-            if (size >= MAX_ANSWER_BYTES) {
-              finish();
-              req.destroy(); // the rest is neither read nor waited for
-            }
-          });
-          res.on("end", finish);
-          res.on("error", (error) => settle(error));
-        });
-        req.end(bytes);
+    const { status, text } = await postCapped(target, {
+      agent,
+      lookup,
+      headers: {
+        "content-type": "application/json",
+        "user-agent": "Framechain-Webhooks/1",
+        ...headers,
       },
-    );
+      body: Buffer.from(body),
+      timeoutMs,
+      maxBytes: MAX_ANSWER_BYTES,
+    });
     return {
       ok: status >= 200 && status < 300,
       status,
@@ -121,7 +78,7 @@ function storable(text: string): string {
 
 function describe(error: unknown): string {
   const { name, code, message } = error as { name?: string; code?: string; message?: string };
-  if (name === "Timeout" || name === "TargetRefused") return message ?? String(error);
+  if (error instanceof TimeoutError || name === "TargetRefused") return message ?? String(error);
   // "connect ECONNREFUSED 127.0.0.1:9" says more than its code alone.
   if (message && (!code || message.includes(code))) return message;
   return code ? `${code}${message ? `: ${message}` : ""}` : String(error);
