@@ -29,6 +29,10 @@ export type SceneStatus = (typeof SCENE_STATUSES)[number];
 export const CONTINUITY_MODES = ["chain", "independent"] as const;
 export type Continuity = (typeof CONTINUITY_MODES)[number];
 
+/** What a re-shoot generates again: the scene only, or it and every later scene. */
+export const REGENERATE_SCOPES = ["scene", "following"] as const;
+export type RegenerateScope = (typeof REGENERATE_SCOPES)[number];
+
 export const JOB_KINDS = ["generate_video", "extract_last_frame", "stitch", "notify"] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
 /** The job kinds a service answers with a callback. */

@@ -4,6 +4,7 @@ import {
   type JobKind,
   type JobStatus,
   type ProjectStatus,
+  type RegenerateScope,
   type SceneStatus,
   type StageKind,
 } from "./statuses";
@@ -71,7 +72,7 @@ export type TakeState = {
   lastFrameUrl: string | null;
 };
 
-export type RegenerateScope = "scene" | "following";
+export type { RegenerateScope };
 
 export type NewTake = {
   sceneId: string;
@@ -328,7 +329,7 @@ function start(state: PipelineState): Decided {
  * mode pending ones, from the project's start image, until MAX_PARALLEL_SCENES are generating.
  */
 function nextScenes(
-  { maxParallel }: PipelineState,
+  { maxParallel, scenes: loaded }: PipelineState,
   after: SceneState[],
   project: ProjectState,
 ): { changes: Guarded<ScenePatch>[]; jobs: JobSpec[]; log: string } {
@@ -349,7 +350,10 @@ function nextScenes(
       project.continuity === "chain"
         ? (previous?.lastFrameUrl ?? project.startImageUrl)
         : project.startImageUrl;
-    return beginVideo(project, scene, startImage, 1);
+    const begin = beginVideo(project, scene, startImage, 1);
+    // Guarded by the status the row has now, whatever `after` plans for it.
+    const expect = loaded.find((s) => s.id === scene.id)?.status ?? scene.status;
+    return { ...begin, scene: { ...begin.scene, expect } };
   });
   return {
     changes: begun.map((b) => b.scene),
@@ -427,10 +431,7 @@ function retry(state: PipelineState): Decided {
     return {
       outcome: "applied",
       project: projectChange("generating"),
-      scenes: [
-        ...next.changes.map((c) => ({ ...c, expect: scenes.find((s) => s.id === c.id)!.status })),
-        ...waiting,
-      ],
+      scenes: [...next.changes, ...waiting],
       enqueue: next.jobs,
       flags: { next_scene_triggered: true },
       log: `retry (run ${run}): ${next.log} generated again`,
@@ -786,10 +787,7 @@ function regenerate(
       expect: target.status,
       patch: { ...first.scene.patch, prompt: reshot.prompt, duration: reshot.duration },
     },
-    ...(more?.changes ?? []).map((c) => ({
-      ...c,
-      expect: scenes.find((s) => s.id === c.id)!.status,
-    })),
+    ...(more?.changes ?? []),
     ...scenes
       .filter((s) => goesAgain(s) && !begun.has(s.id) && s.status !== "pending")
       .map((s) => ({

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { httpUrl } from "@/lib/http/urls";
-import { CONTINUITY_MODES } from "@/lib/pipeline/statuses";
+import { CONTINUITY_MODES, REGENERATE_SCOPES } from "@/lib/pipeline/statuses";
 
 /** Limits a user would find reasonable, and that keep one project's work bounded. */
 export const PROJECT_LIMITS = {
@@ -23,6 +23,14 @@ const L = PROJECT_LIMITS;
 const missingOr = (missing: string, wrongType: string) => (issue: { input?: unknown }) =>
   issue.input === undefined ? missing : wrongType;
 
+/** A scene's length in seconds (decimals allowed). */
+const sceneDuration = z
+  .number({
+    error: `Enter the length in seconds, a number from ${L.durationMin} to ${L.durationMax}`,
+  })
+  .min(L.durationMin, `A scene lasts at least ${L.durationMin} second`)
+  .max(L.durationMax, `A scene lasts at most ${L.durationMax} seconds`);
+
 export const sceneInput = z.object(
   {
     prompt: z
@@ -30,13 +38,7 @@ export const sceneInput = z.object(
       .trim()
       .min(1, "Prompt is required")
       .max(L.promptMax, `Keep the prompt to ${L.promptMax} characters or fewer`),
-    duration: z
-      .number({
-        error: `Enter the length in seconds, a number from ${L.durationMin} to ${L.durationMax}`,
-      })
-      .min(L.durationMin, `A scene lasts at least ${L.durationMin} second`)
-      .max(L.durationMax, `A scene lasts at most ${L.durationMax} seconds`)
-      .default(L.durationDefault),
+    duration: sceneDuration.default(L.durationDefault),
   },
   { error: "Each scene needs a prompt (and optionally a duration)" },
 );
@@ -73,15 +75,9 @@ export type CreateProjectInput = Omit<z.output<typeof createProjectInput>, "cont
 export const regenerateInput = z.object(
   {
     prompt: sceneInput.shape.prompt.optional(),
-    duration: z
-      .number({
-        error: `Enter the length in seconds, a number from ${L.durationMin} to ${L.durationMax}`,
-      })
-      .min(L.durationMin, `A scene lasts at least ${L.durationMin} second`)
-      .max(L.durationMax, `A scene lasts at most ${L.durationMax} seconds`)
-      .optional(),
+    duration: sceneDuration.optional(),
     scope: z
-      .enum(["scene", "following"], {
+      .enum(REGENERATE_SCOPES, {
         error: 'scope is "scene" (only this one) or "following" (this one and every later scene)',
       })
       .optional(),
