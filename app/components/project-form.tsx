@@ -4,6 +4,7 @@ import { useRouter } from "next/navigation";
 import { type FormEvent, useId, useRef, useState } from "react";
 import type { Continuity } from "@/lib/pipeline/statuses";
 import { createProjectInput, PROJECT_LIMITS } from "@/lib/projects/input";
+import { FieldError } from "./field-error";
 import { Icon } from "./icons";
 
 type SceneDraft = { key: string; prompt: string; duration: string };
@@ -474,19 +475,6 @@ function Field({
       )}
       {error && <FieldError id={`${id}-error`}>{error}</FieldError>}
     </div>
-  );
-}
-
-function FieldError({ id, children }: { id: string; children: React.ReactNode }) {
-  return (
-    <p
-      id={id}
-      data-field-error
-      className="flex items-start gap-1 text-sm text-red-700 dark:text-red-400"
-    >
-      <Icon name="alert" className="mt-0.5 size-4" />
-      <span>{children}</span>
-    </p>
   );
 }
 

@@ -5,6 +5,7 @@ import type { ProjectStatus } from "@/lib/db/schema";
 import type { Continuity } from "@/lib/pipeline/statuses";
 import { PROJECT_LIMITS, regenerateInput } from "@/lib/projects/input";
 import type { ProjectView, SceneView } from "@/lib/projects/serialize";
+import { FieldError } from "./field-error";
 import { Icon } from "./icons";
 
 type Scope = "scene" | "following";
@@ -299,18 +300,5 @@ function ScopeChoice({
         <span className="block text-xs text-slate-600 dark:text-slate-300">{detail}</span>
       </span>
     </label>
-  );
-}
-
-function FieldError({ id, children }: { id: string; children: React.ReactNode }) {
-  return (
-    <p
-      id={id}
-      data-field-error
-      className="flex items-start gap-1 text-sm text-red-700 dark:text-red-400"
-    >
-      <Icon name="alert" className="mt-0.5 size-4" />
-      <span>{children}</span>
-    </p>
   );
 }
