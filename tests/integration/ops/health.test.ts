@@ -1,10 +1,16 @@
-import { afterAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { GET } from "@/app/api/health/route";
 
 const saved = { ...process.env };
 afterAll(() => {
   process.env = saved;
 });
+
+// The health check gives the database 3 s to answer. Opening it (PGlite: compile and migrate)
+// is start-up's work, not the check's: done here, so a busy machine cannot fail the test.
+beforeAll(async () => {
+  await (await import("@/lib/db/client")).getDb();
+}, 120_000);
 
 describe("GET /api/health", () => {
   it("reports the database and the rate-limit backend healthy, with latencies", async () => {
