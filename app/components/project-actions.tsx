@@ -3,6 +3,7 @@
 import { useEffect, useRef, useState } from "react";
 import type { ProjectStatus } from "@/lib/db/schema";
 import type { ProjectView } from "@/lib/projects/serialize";
+import { DialogButtons } from "./dialog-buttons";
 import { Icon, type IconName } from "./icons";
 
 type Action = "start" | "cancel" | "retry";
@@ -139,23 +140,15 @@ export function ProjectActions({
             <p id="action-dialog-detail" className="mt-3 text-sm">
               {look.detail}
             </p>
-            <div className="mt-5 flex flex-col-reverse gap-2 sm:flex-row sm:justify-end">
-              <button
-                type="button"
-                onClick={() => dialog.current?.close()}
-                className="rounded-md border border-slate-300 px-3 py-1.5 text-sm font-medium hover:bg-slate-50 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-sky-500 dark:border-slate-700 dark:hover:bg-slate-800"
-              >
-                Keep as is
-              </button>
-              <button
-                type="button"
-                data-confirm={pending}
-                disabled={busy}
-                onClick={confirm}
-                className={`rounded-md px-3 py-1.5 text-sm font-medium shadow-sm focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-sky-500 disabled:opacity-60 ${look.style}`}
-              >
-                {busy ? "Working…" : look.confirm}
-              </button>
+            <div className="mt-5">
+              <DialogButtons
+                onKeep={() => dialog.current?.close()}
+                busy={busy}
+                confirmLabel={look.confirm}
+                confirmName={pending ?? ""}
+                confirmClassName={look.style}
+                onConfirm={confirm}
+              />
             </div>
           </>
         )}

@@ -4,6 +4,7 @@ import { useRouter } from "next/navigation";
 import { type FormEvent, useId, useRef, useState } from "react";
 import type { Continuity } from "@/lib/pipeline/statuses";
 import { createProjectInput, PROJECT_LIMITS } from "@/lib/projects/input";
+import { ChoiceCard } from "./choice-card";
 import { FieldError } from "./field-error";
 import { Icon } from "./icons";
 
@@ -248,29 +249,15 @@ export function ProjectForm() {
           <legend className="mb-2 block text-sm font-medium">Continuity</legend>
           <div className="grid gap-2 sm:grid-cols-2">
             {CONTINUITY_CHOICES.map((choice) => (
-              <label
+              <ChoiceCard
                 key={choice.value}
-                className="flex cursor-pointer items-start gap-2 rounded-md border border-slate-300 p-3 text-sm has-[:checked]:border-sky-600 has-[:checked]:bg-sky-50 has-[:focus-visible]:outline-2 has-[:focus-visible]:outline-sky-500 dark:border-slate-700 dark:has-[:checked]:border-sky-500 dark:has-[:checked]:bg-sky-950"
-              >
-                <input
-                  type="radio"
-                  name={`${ids}-continuity`}
-                  value={choice.value}
-                  checked={continuity === choice.value}
-                  onChange={() => setContinuity(choice.value)}
-                  aria-describedby={`${ids}-continuity-${choice.value}`}
-                  className="mt-0.5 accent-sky-700"
-                />
-                <span>
-                  <span className="block font-medium">{choice.label}</span>
-                  <span
-                    id={`${ids}-continuity-${choice.value}`}
-                    className="block text-xs text-slate-600 dark:text-slate-300"
-                  >
-                    {choice.detail}
-                  </span>
-                </span>
-              </label>
+                name={`${ids}-continuity`}
+                value={choice.value}
+                checked={continuity === choice.value}
+                onChange={setContinuity}
+                label={choice.label}
+                detail={choice.detail}
+              />
             ))}
           </div>
           {issues.continuity && (

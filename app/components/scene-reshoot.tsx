@@ -5,6 +5,8 @@ import type { ProjectStatus } from "@/lib/db/schema";
 import type { Continuity } from "@/lib/pipeline/statuses";
 import { PROJECT_LIMITS, regenerateInput } from "@/lib/projects/input";
 import type { ProjectView, SceneView } from "@/lib/projects/serialize";
+import { ChoiceCard } from "./choice-card";
+import { DialogButtons } from "./dialog-buttons";
 import { FieldError } from "./field-error";
 import { Icon } from "./icons";
 
@@ -199,7 +201,7 @@ export function SceneReshoot({
             {hasLater && (
               <fieldset className="space-y-2">
                 <legend className="mb-1 text-sm font-medium">What goes again</legend>
-                <ScopeChoice
+                <ChoiceCard
                   name={`${ids}-scope`}
                   value="following"
                   checked={scope === "following"}
@@ -211,7 +213,7 @@ export function SceneReshoot({
                       : "Each later scene is generated again too."
                   }
                 />
-                <ScopeChoice
+                <ChoiceCard
                   name={`${ids}-scope`}
                   value="scene"
                   checked={scope === "scene"}
@@ -246,59 +248,16 @@ export function SceneReshoot({
                 <Icon name="alert" className="mt-0.5 size-4" /> <span>{error}</span>
               </p>
             )}
-            <div className="flex flex-col-reverse gap-2 sm:flex-row sm:justify-end">
-              <button
-                type="button"
-                onClick={() => dialog.current?.close()}
-                className="rounded-md border border-slate-300 px-3 py-1.5 text-sm font-medium hover:bg-slate-50 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-sky-500 dark:border-slate-700 dark:hover:bg-slate-800"
-              >
-                Keep as is
-              </button>
-              <button
-                type="submit"
-                data-confirm="reshoot"
-                disabled={busy}
-                className="rounded-md bg-sky-700 px-3 py-1.5 text-sm font-medium text-white shadow-sm hover:bg-sky-600 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-sky-500 disabled:opacity-60"
-              >
-                {busy ? "Working…" : "Re-shoot"}
-              </button>
-            </div>
+            <DialogButtons
+              onKeep={() => dialog.current?.close()}
+              busy={busy}
+              confirmLabel="Re-shoot"
+              confirmName="reshoot"
+              confirmClassName="bg-sky-700 text-white hover:bg-sky-600"
+            />
           </form>
         )}
       </dialog>
     </>
-  );
-}
-
-function ScopeChoice({
-  name,
-  value,
-  checked,
-  onChange,
-  label,
-  detail,
-}: {
-  name: string;
-  value: Scope;
-  checked: boolean;
-  onChange: (scope: Scope) => void;
-  label: string;
-  detail: string;
-}) {
-  return (
-    <label className="flex cursor-pointer items-start gap-2 rounded-md border border-slate-300 p-2.5 text-sm has-[:checked]:border-sky-600 has-[:checked]:bg-sky-50 dark:border-slate-700 dark:has-[:checked]:border-sky-500 dark:has-[:checked]:bg-sky-950">
-      <input
-        type="radio"
-        name={name}
-        value={value}
-        checked={checked}
-        onChange={() => onChange(value)}
-        className="mt-0.5 accent-sky-700"
-      />
-      <span>
-        <span className="block font-medium">{label}</span>
-        <span className="block text-xs text-slate-600 dark:text-slate-300">{detail}</span>
-      </span>
-    </label>
   );
 }
