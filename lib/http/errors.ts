@@ -137,6 +137,18 @@ export const pageQuery = {
   cursor: z.string().max(500).optional(),
 };
 
+/** `limit` and `cursor` of a list paged by a serial id (the error log, events, deliveries). */
+export const serialPageQuery = {
+  ...pageQuery,
+  cursor: z
+    .string()
+    .regex(/^\d{1,15}$/, "must be a next_cursor from a previous page")
+    .optional(),
+};
+
+/** The `project_id` filter of a list. */
+export const projectIdFilter = z.string().min(1).max(100).optional();
+
 /**
  * Wraps a route handler so every thrown error becomes the shared error response, and a
  * dynamic segment no id could match (a NUL or other control character, invalid Unicode)

@@ -1,19 +1,15 @@
 import { NextResponse } from "next/server";
 import { z } from "zod";
 import { ERROR_SEVERITIES, ERROR_TYPES } from "@/lib/db/schema";
-import { handle, pageQuery, readQuery } from "@/lib/http/errors";
+import { handle, projectIdFilter, readQuery, serialPageQuery } from "@/lib/http/errors";
 import { listErrors } from "@/lib/observability/queries";
 
 const listQuery = z.object({
   type: z.enum(ERROR_TYPES).optional(),
   severity: z.enum(ERROR_SEVERITIES).optional(),
-  project_id: z.string().min(1).max(100).optional(),
+  project_id: projectIdFilter,
   include_dismissed: z.enum(["true", "false", "1", "0"]).optional(),
-  ...pageQuery,
-  cursor: z
-    .string()
-    .regex(/^\d{1,15}$/, "must be a next_cursor from a previous page")
-    .optional(),
+  ...serialPageQuery,
 });
 
 // GET /api/v1/errors – the error log, newest first; ?type=&severity=&project_id=&include_dismissed=&limit=&cursor=

@@ -1,18 +1,14 @@
 import { NextResponse } from "next/server";
 import { z } from "zod";
 import { WEBHOOK_OUTCOMES, WEBHOOK_SOURCES } from "@/lib/db/schema";
-import { handle, pageQuery, readQuery } from "@/lib/http/errors";
+import { handle, projectIdFilter, readQuery, serialPageQuery } from "@/lib/http/errors";
 import { listWebhookEvents } from "@/lib/observability/queries";
 
 const listQuery = z.object({
   source: z.enum(WEBHOOK_SOURCES).optional(),
-  project_id: z.string().min(1).max(100).optional(),
+  project_id: projectIdFilter,
   outcome: z.enum(WEBHOOK_OUTCOMES).optional(),
-  ...pageQuery,
-  cursor: z
-    .string()
-    .regex(/^\d{1,15}$/, "must be a next_cursor from a previous page")
-    .optional(),
+  ...serialPageQuery,
 });
 
 // GET /api/v1/webhook-events – received callbacks with their outcome, newest first; ?source=&project_id=&outcome=&limit=&cursor=
