@@ -130,6 +130,8 @@ export const envSchema = z.object({
   /** An endpoint whose deliveries have all failed for this long is disabled (error log). */
   SUBSCRIPTION_DISABLE_AFTER_HOURS: withDefault(z.coerce.number().positive(), 72),
   SUBSCRIPTION_TIMEOUT_MS: withDefault(int(100, 60_000), 10_000),
+  /** Succeeded and failed deliveries (response bodies included) are deleted after this many days; 0 keeps them. */
+  SUBSCRIPTION_DELIVERY_RETENTION_DAYS: withDefault(z.coerce.number().min(0), 30),
   /** Production refuses endpoints on loopback, private and link-local addresses unless true. */
   WEBHOOK_ALLOW_PRIVATE_TARGETS: withDefault(boolean, false),
 

@@ -3,6 +3,7 @@ import { getConnection } from "@/lib/db/client";
 import { env } from "@/lib/env";
 import { log } from "@/lib/observability/log";
 import { claimDueDeliveries, deliverOne } from "@/lib/subscriptions/deliver";
+import { pruneDeliveries } from "@/lib/subscriptions/retention";
 import { DELIVERIES_CHANNEL } from "@/lib/subscriptions/vocabulary";
 
 /**
@@ -21,12 +22,17 @@ import { DELIVERIES_CHANNEL } from "@/lib/subscriptions/vocabulary";
 /** Deliveries in flight in this thread, across all endpoints. */
 const MAX_IN_FLIGHT = 32;
 
+/** How often finished deliveries past their retention are deleted (also once at start). */
+const RETENTION_INTERVAL_MS = 10 * 60_000;
+
 type State = {
   inFlight: Set<Promise<unknown>>;
   claiming: boolean;
   again: boolean;
   stopped: boolean;
   timers: Set<NodeJS.Timeout>;
+  /** The retention pass running, if any. */
+  pruning: Promise<void> | null;
 };
 const holder = globalThis as unknown as { __framechainDeliveries?: State };
 holder.__framechainDeliveries ??= {
@@ -35,6 +41,7 @@ holder.__framechainDeliveries ??= {
   again: false,
   stopped: false,
   timers: new Set(),
+  pruning: null,
 };
 const state = holder.__framechainDeliveries;
 
@@ -102,14 +109,40 @@ export async function deliveriesIdle(): Promise<void> {
 export type DeliveryLoop = { stop(): Promise<void> };
 
 /**
+ * One retention pass at a time per thread; instances running it together only race to
+ * delete the same rows, which is harmless.
+ */
+function pruneOnce(retentionDays: number): Promise<void> {
+  if (state.pruning) return state.pruning;
+  const pass = pruneDeliveries({ retentionDays })
+    .then((deleted) => {
+      if (deleted)
+        log("info", "subscription.deliveries_pruned", { deleted, retention_days: retentionDays });
+    })
+    .catch((error: Error) => {
+      log("warn", "subscription.prune_failed", { message: error?.message ?? String(error) });
+    })
+    .finally(() => {
+      state.pruning = null;
+    });
+  state.pruning = pass;
+  return pass;
+}
+
+/**
  * Starts this thread's delivery loop: LISTEN on DELIVERIES_CHANNEL (PostgreSQL, or PGlite's
- * in-process listen), a sweep every `sweepIntervalMs` (0: none), and a first pass for what
- * was queued while nobody listened.
+ * in-process listen), a sweep every `sweepIntervalMs` (0: none), a first pass for what
+ * was queued while nobody listened, and the retention of finished deliveries (at start, then
+ * every `retentionIntervalMs`).
  */
 export async function startDeliveries({
   sweepIntervalMs = env.DISPATCH_SWEEP_INTERVAL_MS,
+  retentionIntervalMs = RETENTION_INTERVAL_MS,
+  retentionDays = env.SUBSCRIPTION_DELIVERY_RETENTION_DAYS,
 }: {
   sweepIntervalMs?: number;
+  retentionIntervalMs?: number;
+  retentionDays?: number;
 } = {}): Promise<DeliveryLoop> {
   state.stopped = false;
   const wake = () => void pumpDeliveries();
@@ -126,15 +159,24 @@ export async function startDeliveries({
   }
   const sweep = sweepIntervalMs > 0 ? setInterval(wake, sweepIntervalMs) : undefined;
   sweep?.unref?.();
+  const prune = () => void pruneOnce(retentionDays);
+  const retention =
+    retentionDays > 0 && retentionIntervalMs > 0
+      ? setInterval(prune, retentionIntervalMs)
+      : undefined;
+  retention?.unref?.();
+  if (retention) prune();
   log("info", "deliveries.started", { channel: DELIVERIES_CHANNEL, sweep_ms: sweepIntervalMs });
   return {
     async stop() {
       state.stopped = true;
       if (sweep) clearInterval(sweep);
+      if (retention) clearInterval(retention);
       for (const timer of state.timers) clearTimeout(timer);
       state.timers.clear();
       await unlisten().catch(() => {}); // the connection may be gone already
       await deliveriesIdle();
+      await state.pruning;
     },
   };
 }
