@@ -1,6 +1,5 @@
 "use client";
 
-import Link from "next/link";
 import { useCallback, useState } from "react";
 import type { ProjectSnapshot } from "@/lib/projects/events";
 import type { ProjectView } from "@/lib/projects/serialize";
@@ -9,6 +8,7 @@ import { FinalVideoHistory } from "./final-video-history";
 import { Icon } from "./icons";
 import { LiveIndicator } from "./live-indicator";
 import { mediaSrc } from "./media-src";
+import { DetailHeader } from "./page-header";
 import { ProgressBar } from "./progress-bar";
 import { ProjectActions } from "./project-actions";
 import { ProjectEmittedEvents } from "./project-emitted-events";
@@ -63,30 +63,23 @@ export function ProjectLive({
 
   return (
     <div className="space-y-8" data-project-status={project.status}>
-      <div>
-        <Link
-          href="/projects"
-          className="mb-3 inline-flex items-center gap-1 text-sm text-slate-600 hover:underline dark:text-slate-300"
-        >
-          <Icon name="arrowLeft" /> Projects
-        </Link>
-        <div className="flex flex-col gap-4 sm:flex-row sm:items-start sm:justify-between">
-          <div className="min-w-0">
-            <h1 className="text-2xl font-semibold tracking-tight break-words">{project.name}</h1>
-            <p className="mt-1 flex flex-wrap items-center gap-x-3 gap-y-1 text-xs text-slate-500 dark:text-slate-400">
-              <span className="font-mono">{project.id}</span>
-              <span>
-                Created <RelativeTime iso={project.created_at} />
-              </span>
-              <span>
-                Updated <RelativeTime iso={project.updated_at} />
-              </span>
-              <LiveIndicator state={stream} />
-            </p>
-          </div>
-          <ProjectActions project={project} onChanged={onChanged} />
-        </div>
-      </div>
+      <DetailHeader
+        back={{ href: "/projects", label: "Projects" }}
+        title={project.name}
+        id={project.id}
+        facts={
+          <>
+            <span>
+              Created <RelativeTime iso={project.created_at} />
+            </span>
+            <span>
+              Updated <RelativeTime iso={project.updated_at} />
+            </span>
+            <LiveIndicator state={stream} />
+          </>
+        }
+        actions={<ProjectActions project={project} onChanged={onChanged} />}
+      />
 
       <section
         aria-labelledby="progress-heading"

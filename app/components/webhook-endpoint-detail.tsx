@@ -5,6 +5,7 @@ import { useRouter } from "next/navigation";
 import { useCallback, useEffect, useState } from "react";
 import type { DeliveryView, EndpointView } from "@/lib/subscriptions/endpoints";
 import { Icon } from "./icons";
+import { DetailHeader } from "./page-header";
 import { RelativeTime } from "./relative-time";
 import { Badge } from "./status";
 import { ENABLED_LOOK } from "./webhook-endpoints";
@@ -71,24 +72,22 @@ export function WebhookEndpointDetail({
 
   return (
     <div className="space-y-8" data-endpoint-id={endpoint.id}>
-      <div>
-        <Link
-          href="/webhooks"
-          className="mb-3 inline-flex items-center gap-1 text-sm text-slate-600 hover:underline dark:text-slate-300"
-        >
-          <Icon name="arrowLeft" /> Webhooks
-        </Link>
-        <div className="flex flex-col gap-3 sm:flex-row sm:items-start sm:justify-between">
-          <div className="min-w-0">
-            <h1 className="break-all text-2xl font-semibold tracking-tight">{endpoint.url}</h1>
-            <p className="mt-1 flex flex-wrap items-center gap-x-3 gap-y-1 text-xs text-slate-500 dark:text-slate-400">
-              <span className="font-mono">{endpoint.id}</span>
-              <Badge look={endpoint.enabled ? ENABLED_LOOK.on : ENABLED_LOOK.off} />
-              {endpoint.description && <span>{endpoint.description}</span>}
-              <span>
-                Added <RelativeTime iso={endpoint.created_at} />
-              </span>
-            </p>
+      <DetailHeader
+        back={{ href: "/webhooks", label: "Webhooks" }}
+        title={endpoint.url}
+        breakAll
+        id={endpoint.id}
+        facts={
+          <>
+            <Badge look={endpoint.enabled ? ENABLED_LOOK.on : ENABLED_LOOK.off} />
+            {endpoint.description && <span>{endpoint.description}</span>}
+            <span>
+              Added <RelativeTime iso={endpoint.created_at} />
+            </span>
+          </>
+        }
+        notes={
+          <>
             {!endpoint.enabled && endpoint.disabled_reason && (
               <p className="mt-2 text-sm text-slate-700 dark:text-slate-200">
                 Disabled{endpoint.disabled_at ? " " : ""}
@@ -102,7 +101,9 @@ export function WebhookEndpointDetail({
                 <RelativeTime iso={endpoint.previous_secret_expires_at} />.
               </p>
             )}
-          </div>
+          </>
+        }
+        actions={
           <div className="flex flex-wrap gap-2">
             <button
               type="button"
@@ -168,12 +169,13 @@ export function WebhookEndpointDetail({
               <Icon name="trash" /> Delete
             </button>
           </div>
-        </div>
+        }
+      >
         <div className="mt-3 space-y-3">
           <ErrorText error={error} />
           {secret && <SecretOnce secret={secret} onDone={() => setSecret(null)} />}
         </div>
-      </div>
+      </DetailHeader>
 
       <section
         aria-label="Subscribed events"

@@ -1,6 +1,5 @@
 import type { Metadata } from "next";
-import Link from "next/link";
-import { Icon } from "@/app/components/icons";
+import { BackLink } from "@/app/components/page-header";
 import { ProjectForm } from "@/app/components/project-form";
 
 export const metadata: Metadata = { title: "New project" };
@@ -8,12 +7,7 @@ export const metadata: Metadata = { title: "New project" };
 export default function NewProjectPage() {
   return (
     <section aria-labelledby="new-project-heading" className="mx-auto max-w-3xl">
-      <Link
-        href="/projects"
-        className="mb-3 inline-flex items-center gap-1 text-sm text-slate-600 hover:underline dark:text-slate-300"
-      >
-        <Icon name="arrowLeft" /> Projects
-      </Link>
+      <BackLink href="/projects" label="Projects" />
       <h1 id="new-project-heading" className="mb-1 text-2xl font-semibold tracking-tight">
         New project
       </h1>
