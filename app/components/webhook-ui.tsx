@@ -1,19 +1,10 @@
 "use client";
 
 import { useState } from "react";
+import { PROJECT_EVENT_TYPES } from "@/lib/subscriptions/vocabulary";
 import { Icon } from "./icons";
 
 /** Shared pieces of the Webhooks pages (client side). */
-
-export const EVENT_TYPE_OPTIONS = [
-  "project.started",
-  "scene.completed",
-  "scene.failed",
-  "project.stitching",
-  "project.completed",
-  "project.failed",
-  "project.cancelled",
-] as const;
 
 export const BUTTON =
   "inline-flex items-center gap-1.5 rounded-md border border-slate-300 bg-white px-3 py-1.5 text-sm font-medium shadow-sm hover:bg-slate-50 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-sky-500 disabled:cursor-not-allowed disabled:opacity-40 dark:border-slate-700 dark:bg-slate-900 dark:hover:bg-slate-800";
@@ -113,7 +104,7 @@ export function EventPicker({
         <span className="font-normal text-slate-500 dark:text-slate-400">(none checked: all)</span>
       </legend>
       <div className="flex flex-wrap gap-x-4 gap-y-1">
-        {EVENT_TYPE_OPTIONS.map((type) => (
+        {PROJECT_EVENT_TYPES.map((type) => (
           <label key={type} className="flex items-center gap-1.5 font-mono text-xs">
             <input
               type="checkbox"
