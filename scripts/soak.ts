@@ -16,6 +16,7 @@ import { createFreshPostgres, type FreshPostgres, openDb } from "./lib/database"
 import { table } from "./lib/report";
 import { adminFetch, appEnv, runSecrets } from "./lib/run-env";
 import { type StandIns, startStandIns } from "./lib/stand-ins";
+import { type Subscribers, startSubscribers } from "./lib/subscribers";
 
 /**
  * `npm run soak` — fault injection against a built server on PostgreSQL, loopback only, bounded
@@ -36,6 +37,18 @@ import { type StandIns, startStandIns } from "./lib/stand-ins";
  * --worker (SOAK_WORKER) starts them with DISPATCH_IN_WEB=false plus one separate dispatcher
  * process (`npm run worker`). Midway, web instance 1 and the worker are SIGKILLed together and
  * restarted. All on one PostgreSQL database.
+ *
+ * Subscribers (issue 14, --no-subscribers to leave them out): three webhook endpoints registered
+ * through the API — healthy, flaky (SOAK_FLAKY_RATE 30 % answered 500, at most twice per event)
+ * and dead (always 500) — with a short retry schedule and disabling window. The audit: every
+ * project event delivered to the healthy and flaky ones and verified with `standardwebhooks`, no
+ * gap in a project's `sequence`, one event per change, the dead one disabled with an error-log row.
+ *
+ * Continuity and re-shoots (issue 15): --independent SOAK_INDEPENDENT_RATE of the projects are
+ * `independent` (MAX_PARALLEL_SCENES=3); --reshoots SOAK_RESHOOT_RATE of them, once completed, get
+ * scene 2 re-shot through the API (scope alternating `following` / `scene`; every third of them
+ * independent), and half of them then have take 1 of that scene selected again. The audit: one new take per regenerated scene and
+ * run, one stitch and one final video per re-shoot or selection, the stitch of the current takes.
  */
 
 const args = argsOf();
@@ -50,10 +63,65 @@ const killOnce = !args.flag("no-kill");
 const instances = Math.max(1, args.number("instances", "SOAK_INSTANCES", 1));
 const withWorker = args.flag("worker", "SOAK_WORKER");
 const keep = args.flag("keep");
+const independentRate = args.number("independent", "SOAK_INDEPENDENT_RATE", 0.25);
+const reshootRate = args.number("reshoots", "SOAK_RESHOOT_RATE", 0.25);
+const withSubscribers = !args.flag("no-subscribers");
+const flakyRate = args.number("flaky", "SOAK_FLAKY_RATE", 0.3);
+/** Retries of a delivery: the flaky endpoint fails an event at most twice, so 4 are plenty. */
+const RETRY_SCHEDULE = "250ms,500ms,1s,1s";
+/** The dead endpoint is disabled once its failures have lasted this long (0.005 h = 18 s). */
+const disableAfterHours = args.number("disable-after-hours", "SOAK_DISABLE_AFTER_HOURS", 0.005);
+const MAX_PARALLEL_SCENES = 3;
+const START_IMAGE = "https://cdn.example.test/start.jpg";
 const say = (line: string) => console.log(line);
+
+/** A re-shoot step sent through the management API once the project is completed. */
+type Step =
+  | { kind: "regenerate"; scene: number; scope: "scene" | "following" }
+  | { kind: "select_take"; scene: number; take: number };
+/** What the soak does with one project; `applied` counts the steps the API accepted. */
+type Plan = {
+  n: number;
+  projectId: string | null;
+  continuity: "chain" | "independent";
+  steps: Step[];
+  applied: number;
+  busy: boolean;
+  /** The last poll started before the latest step was answered: the next step waits for a later one. */
+  answeredDuringPoll: number;
+};
+
+/** An even spread: `rate` of 1..N picked, from the `offset`-th on. */
+const picked = (n: number, rate: number, offset = 0) =>
+  Math.floor((n + offset) * rate) !== Math.floor((n + offset - 1) * rate);
+
+function planFor(n: number, reshootsSoFar: number): Plan {
+  const steps: Step[] = [];
+  if (scenesPerProject >= 2 && picked(n, reshootRate, 2)) {
+    const scene = 2;
+    steps.push({
+      kind: "regenerate",
+      scene,
+      scope: reshootsSoFar % 2 === 0 ? "following" : "scene",
+    });
+    if (reshootsSoFar % 4 < 2) steps.push({ kind: "select_take", scene, take: 1 });
+  }
+  // Every third re-shot project is independent, whatever the even spread of the others says.
+  const independent = steps.length ? reshootsSoFar % 3 === 2 : picked(n, independentRate);
+  return {
+    n,
+    projectId: null,
+    continuity: independent ? "independent" : "chain",
+    steps,
+    applied: 0,
+    busy: false,
+    answeredDuringPoll: 0,
+  };
+}
 
 type JobRow = {
   id: string;
+  key: string;
   kind: string;
   project_id: string;
   scene_id: string | null;
@@ -86,6 +154,9 @@ async function main() {
     },
   });
   standIns.stopRetryingAt(deadline);
+  const subscribers = withSubscribers
+    ? await startSubscribers({ flakyFailureRate: flakyRate, maxFailuresPerEvent: 2 })
+    : null;
   const scratch = mkdtempSync(path.join(tmpdir(), "framechain-soak-"));
   let fresh: FreshPostgres | undefined;
   let cluster: Cluster | undefined;
@@ -108,6 +179,12 @@ async function main() {
           SERVICE_RETRY_BASE_MS: "100",
           DISPATCH_SWEEP_INTERVAL_MS: "1000",
           LOG_LEVEL: "info",
+          MAX_PARALLEL_SCENES: String(MAX_PARALLEL_SCENES),
+          // The subscribers live on loopback; a short schedule and window so a run sees them through.
+          WEBHOOK_ALLOW_PRIVATE_TARGETS: "true",
+          SUBSCRIPTION_RETRY_SCHEDULE: RETRY_SCHEDULE,
+          SUBSCRIPTION_TIMEOUT_MS: "2000",
+          SUBSCRIPTION_DISABLE_AFTER_HOURS: String(disableAfterHours),
           ...extra,
         },
       });
@@ -119,6 +196,34 @@ async function main() {
         `${pct(unavailableRate)} 503s, ${pct(earlyRate)} callbacks before the submission is answered; ` +
         `${killOnce ? "one SIGKILL + restart midway" : "no kill"}; limit ${timeLimitS} s`,
     );
+    const plans: Plan[] = [];
+    for (let n = 1; n <= projectCount; n++)
+      plans.push(planFor(n, plans.filter((p) => p.steps.length).length));
+    const reshot = plans.filter((p) => p.steps.length);
+    say(
+      `${plans.filter((p) => p.continuity === "independent").length} projects independent (MAX_PARALLEL_SCENES=${MAX_PARALLEL_SCENES}); ` +
+        `${reshot.length} re-shot once completed (${reshot.filter((p) => p.steps[0]?.kind === "regenerate" && p.steps[0].scope === "following").length} following, ` +
+        `${reshot.filter((p) => p.steps[0]?.kind === "regenerate" && p.steps[0].scope === "scene").length} scene), ` +
+        `${reshot.filter((p) => p.steps.length > 1).length} of them then back to take 1`,
+    );
+    if (subscribers) {
+      for (const subscriber of subscribers.all) {
+        const created = await adminFetch(server.url, secrets, "/api/v1/webhook-endpoints", {
+          url: subscriber.url,
+          description: `soak ${subscriber.name}`,
+        });
+        if (created.status !== 201 || typeof created.json?.secret !== "string")
+          throw new Error(
+            `registering the ${subscriber.name} subscriber failed: ${created.status} ${created.text.slice(0, 300)}`,
+          );
+        subscriber.secret = created.json.secret;
+        subscriber.endpointId = String(created.json.id);
+      }
+      say(
+        `subscribers: healthy, flaky (${pct(flakyRate)} answered 500, at most twice per event), dead (always 500); ` +
+          `retries ${RETRY_SCHEDULE}, disabled after ${disableAfterHours} h of failures`,
+      );
+    }
 
     // Without the in-process sweeper (instrumentation.ts), the authenticated cron tick does its job.
     const tickNeeded = !sweeperStartsItself(appDir);
@@ -135,18 +240,28 @@ async function main() {
       }
     })();
 
-    // Projects are created while earlier ones run; the kill waits only for creations in flight
-    // (a lost 201 would make the audit's project list wrong), never for the pipeline.
+    // Projects are created, and re-shot, while earlier ones run; the kill waits only for API
+    // requests in flight (a lost answer would make the audit's expectations wrong), never for
+    // the pipeline.
     const projectIds: string[] = [];
     let gate: Promise<void> = Promise.resolve();
-    let creating = 0;
-    const createOne = async (n: number) => {
+    let requesting = 0;
+    const request = async <T>(send: () => Promise<T>): Promise<T> => {
       await gate;
-      creating++;
+      requesting++;
       try {
+        return await send();
+      } finally {
+        requesting--;
+      }
+    };
+    const createOne = (n: number) =>
+      request(async () => {
+        const plan = plans[n - 1]!;
         const created = await adminFetch(server!.url, secrets, "/api/v1/projects", {
           name: `soak ${n}`,
-          start_image_url: "https://cdn.example.test/start.jpg",
+          start_image_url: START_IMAGE,
+          continuity: plan.continuity,
           scenes: Array.from({ length: scenesPerProject }, (_, i) => ({
             prompt: `soak ${n} scene ${i + 1}`,
             duration: 4,
@@ -159,9 +274,35 @@ async function main() {
           );
         }
         projectIds.push(created.json.id);
-      } finally {
-        creating--;
-      }
+        plan.projectId = created.json.id;
+      });
+    // A completed project's next re-shoot step; a refusal is a finding (the project was completed).
+    let polls = 0;
+    const stepFailures: string[] = [];
+    const runStep = (plan: Plan) => {
+      const step = plan.steps[plan.applied]!;
+      plan.busy = true;
+      const path = `/api/v1/projects/${plan.projectId}/scenes/${step.scene}/${step.kind === "regenerate" ? "regenerate" : "select-take"}`;
+      const body =
+        step.kind === "regenerate"
+          ? { scope: step.scope, prompt: `soak ${plan.n} scene ${step.scene} re-shot` }
+          : { take: step.take };
+      request(() => adminFetch(server!.url, secrets, path, body))
+        .then((answer) => {
+          if (answer.status === 202) plan.applied++;
+          else {
+            stepFailures.push(`${path}: ${answer.status} ${answer.text.slice(0, 200)}`);
+            plan.steps.length = plan.applied; // the rest of its plan is dropped
+          }
+        })
+        .catch((error: Error) => {
+          stepFailures.push(`${path}: ${error.message}`);
+          plan.steps.length = plan.applied;
+        })
+        .finally(() => {
+          plan.busy = false;
+          plan.answeredDuringPoll = polls;
+        });
     };
     let n = 0;
     const creation = Promise.all(
@@ -179,18 +320,39 @@ async function main() {
     let lastReport = 0;
     let settled = false;
     const totalScenes = projectCount * scenesPerProject;
+    let lastPing = 0;
     while (Date.now() < deadline && !creationFailed) {
+      const poll = ++polls;
       const [progress] = await sql<
-        { completed: number; active_jobs: number; scenes_done: number }[]
+        {
+          completed: number;
+          active_jobs: number;
+          scenes_done: number;
+          pending_deliveries: number;
+          disabled: number;
+          completed_ids: string[];
+        }[]
       >`
         select (select count(*)::int from projects where status = 'completed') as completed,
                (select count(*)::int from jobs where status in ('queued', 'running', 'waiting')) as active_jobs,
-               (select count(*)::int from scenes where status = 'completed') as scenes_done`;
-      const { completed, active_jobs, scenes_done } = progress!;
+               (select count(*)::int from scenes where status = 'completed') as scenes_done,
+               (select count(*)::int from webhook_deliveries d join webhook_endpoints e on e.id = d.endpoint_id
+                 where e.enabled and d.status in ('queued', 'running')) as pending_deliveries,
+               (select count(*)::int from webhook_endpoints where not enabled) as disabled,
+               (select coalesce(array_agg(id), '{}') from projects where status = 'completed') as completed_ids`;
+      const { completed, active_jobs, scenes_done, pending_deliveries, disabled } = progress!;
+      const completedIds = new Set(progress!.completed_ids);
+      for (const plan of plans) {
+        if (plan.busy || plan.applied >= plan.steps.length || !plan.projectId) continue;
+        // Completed as seen by a poll that started after the previous step was answered.
+        if (completedIds.has(plan.projectId) && poll > plan.answeredDuringPoll) runStep(plan);
+      }
+      const stepsLeft = plans.reduce((sum, p) => sum + p.steps.length - p.applied, 0);
       if (Date.now() - lastReport > 5000) {
         lastReport = Date.now();
         say(
-          `  ${secondsSince(startedAt)} s: ${completed}/${projectCount} projects, ${scenes_done}/${totalScenes} scenes completed, ${active_jobs} jobs active, ${standIns.pendingDeliveries} callbacks pending`,
+          `  ${secondsSince(startedAt)} s: ${completed}/${projectCount} projects, ${scenes_done}/${totalScenes} scenes completed, ${active_jobs} jobs active, ${standIns.pendingDeliveries} callbacks pending` +
+            `, ${stepsLeft} re-shoot steps to go${subscribers ? `, ${pending_deliveries} deliveries pending, ${disabled} endpoint(s) disabled` : ""}`,
         );
       }
       if (killOnce && killedAt === null && scenes_done >= totalScenes / 2) {
@@ -198,7 +360,7 @@ async function main() {
         gate = new Promise((resolve) => {
           reopen = resolve;
         });
-        while (creating > 0) await sleep(10);
+        while (requesting > 0) await sleep(10);
         killedAt = Date.now();
         const killed = await cluster.kill();
         say(
@@ -210,14 +372,30 @@ async function main() {
         reopen();
         say(`  ${secondsSince(startedAt)} s: restarted`);
       }
-      if (
+      const pipelineSettled =
         projectIds.length === projectCount &&
         completed === projectCount &&
         active_jobs === 0 &&
-        standIns.pendingDeliveries === 0
-      ) {
+        standIns.pendingDeliveries === 0 &&
+        stepsLeft === 0 &&
+        plans.every((p) => !p.busy);
+      const deadDisabled = disabled > 0;
+      if (pipelineSettled && (!subscribers || (pending_deliveries === 0 && deadDisabled))) {
         settled = true;
         break;
+      }
+      // A short run may end before the dead endpoint's failures have lasted the disabling
+      // window: test pings keep it failing until they have.
+      if (subscribers && pipelineSettled && !deadDisabled && Date.now() - lastPing > 2000) {
+        lastPing = Date.now();
+        await request(() =>
+          adminFetch(
+            server.url,
+            secrets,
+            `/api/v1/webhook-endpoints/${subscribers.dead.endpointId}/test`,
+            {},
+          ),
+        );
       }
       await sleep(250);
     }
@@ -231,7 +409,8 @@ async function main() {
     ticking = false;
     await tickLoop;
 
-    const audit = await auditRun(sql, standIns, projectIds);
+    const audit = await auditRun(sql, standIns, plans, subscribers);
+    for (const failure of stepFailures) audit.problems.push(`re-shoot step refused: ${failure}`);
     say("");
     say(table(["figure", "value"], audit.figures));
     if (audit.problems.length) {
@@ -249,6 +428,7 @@ async function main() {
     ticking = false;
     await cluster?.stop();
     await standIns.close();
+    await subscribers?.close();
     await sql?.end({ timeout: 2 });
     if (keep) say(`kept: database ${fresh?.name}, logs in ${scratch}`);
     else {
@@ -260,33 +440,67 @@ async function main() {
 
 /**
  * The reliability audit. "lost": a project not completed, a stage attempt whose request the
- * service never accepted, or a completed stage with no applied callback. "doubled": a scene
- * attempt, stitch or notification accepted under more than one Idempotency-Key, or one stage
- * completion applied twice. Everything else that is wrong (a status moving backwards, a
- * discontinuity between scenes) is listed as a problem.
+ * service never accepted, a completed stage with no applied callback, a take, stitch, final
+ * video or project event missing, or an event a healthy or flaky subscriber never got.
+ * "doubled": a scene attempt, stitch or notification accepted under more than one
+ * Idempotency-Key, one stage completion applied twice, or one more take, final video or event
+ * than changes. Everything else that is wrong (a status moving backwards, a discontinuity
+ * between scenes, a dead endpoint still enabled) is listed as a problem.
  */
-async function auditRun(sql: postgres.Sql, standIns: StandIns, projectIds: string[]) {
+async function auditRun(
+  sql: postgres.Sql,
+  standIns: StandIns,
+  plans: Plan[],
+  subscribers: Subscribers | null,
+) {
   const problems: string[] = [];
   let lost = 0;
   let doubled = 0;
+  const projectIds = plans.flatMap((p) => (p.projectId ? [p.projectId] : []));
+  const planOf = new Map(plans.map((p) => [p.projectId, p]));
+  const appliedSteps = (projectId: string) => {
+    const plan = planOf.get(projectId);
+    return plan ? plan.steps.slice(0, plan.applied) : [];
+  };
+  /** One more than expected is doubled, one fewer lost. */
+  const expectCount = (label: string, actual: number, expected: number) => {
+    if (actual < expected) lost += expected - actual;
+    if (actual > expected) doubled += actual - expected;
+    if (actual !== expected) problems.push(`${label}: ${actual}, expected ${expected}`);
+  };
 
-  const projects = await sql<{ id: string; status: string; final_video_url: string | null }[]>`
-    select id, status, final_video_url from projects`;
+  const projects = await sql<
+    {
+      id: string;
+      status: string;
+      continuity: string;
+      final_video_url: string | null;
+      event_sequence: number;
+    }[]
+  >`select id, status, continuity, final_video_url, event_sequence from projects`;
   const scenes = await sql<
     {
       id: string;
       project_id: string;
       number: number;
       status: string;
+      takes: number;
+      selected_take: number | null;
       video_url: string | null;
       last_frame_url: string | null;
       start_image_url: string | null;
     }[]
   >`
-    select id, project_id, number, status, video_url, last_frame_url, start_image_url from scenes order by project_id, number`;
+    select id, project_id, number, status, takes, selected_take, video_url, last_frame_url, start_image_url
+    from scenes order by project_id, number`;
+  const takes = await sql<
+    { scene_id: string; take: number; video_url: string; last_frame_url: string | null }[]
+  >`select scene_id, take, video_url, last_frame_url from scene_takes order by scene_id, take`;
+  const finalVideos = await sql<{ project_id: string; url: string }[]>`
+    select project_id, url from final_videos order by project_id, id`;
   const jobs = await sql<
     JobRow[]
-  >`select id, kind, project_id, scene_id, attempt, status, created_at from jobs`;
+  >`select id, key, kind, project_id, scene_id, attempt, status, created_at from jobs`;
   const events = await sql<
     {
       id: number;
@@ -299,10 +513,11 @@ async function auditRun(sql: postgres.Sql, standIns: StandIns, projectIds: strin
     }[]
   >`
     select id, source, job_id, status, outcome, http_status, applied_at from webhook_events order by id`;
+  const projectById = new Map(projects.map((p) => [p.id, p]));
 
   // Every project completed, with its final video.
   for (const id of projectIds) {
-    const project = projects.find((p) => p.id === id);
+    const project = projectById.get(id);
     if (project?.status !== "completed" || !project.final_video_url) {
       lost++;
       problems.push(
@@ -311,7 +526,8 @@ async function auditRun(sql: postgres.Sql, standIns: StandIns, projectIds: strin
     }
   }
   for (const scene of scenes) {
-    if (scene.status !== "completed" || !scene.video_url || !scene.last_frame_url) {
+    const chain = projectById.get(scene.project_id)?.continuity !== "independent";
+    if (scene.status !== "completed" || !scene.video_url || (chain && !scene.last_frame_url)) {
       problems.push(`scene ${scene.id} (#${scene.number}) ended ${scene.status}`);
     }
   }
@@ -320,13 +536,12 @@ async function auditRun(sql: postgres.Sql, standIns: StandIns, projectIds: strin
       problems.push(`job ${job.id} (${job.kind}) left ${job.status}`);
   }
 
-  // Accepted submissions: distinct Idempotency-Keys that got a task id (or a 2xx, for notify), per job.
+  // Accepted submissions: distinct Idempotency-Keys that got a task id (or a 2xx, for notify),
+  // per stage attempt of a run (a stitch's attempts are one stitch: accepted once per run).
   const jobById = new Map(jobs.map((j) => [j.id, j]));
-  const acceptedKeys = new Map<string, Set<string>>(); // attempt key → idempotency keys
+  const acceptedKeys = new Map<string, Set<string>>(); // attempt → idempotency keys
   const attemptOf = (job: JobRow) =>
-    job.kind === "stitch" || job.kind === "notify"
-      ? `${job.kind}:${job.project_id}`
-      : `${job.kind}:${job.scene_id}:a${job.attempt}`;
+    job.kind === "stitch" ? job.key.replace(/:a\d+$/, "") : job.key;
   for (const submission of standIns.submissions) {
     if (submission.status !== 200) continue;
     const job = jobById.get(submission.idempotencyKey);
@@ -361,9 +576,11 @@ async function auditRun(sql: postgres.Sql, standIns: StandIns, projectIds: strin
 
   // Each stage completion applied exactly once (the pipeline's "every forward move happens once").
   const appliedCompletions = new Map<string, number>();
+  const appliedAt = new Map<string, Date>();
   for (const event of events) {
     if (event.outcome === "applied" && event.status === "completed" && event.job_id) {
       appliedCompletions.set(event.job_id, (appliedCompletions.get(event.job_id) ?? 0) + 1);
+      if (event.applied_at) appliedAt.set(event.job_id, event.applied_at);
     }
   }
   for (const job of jobs) {
@@ -378,28 +595,18 @@ async function auditRun(sql: postgres.Sql, standIns: StandIns, projectIds: strin
     }
   }
 
-  // No status moved backwards: replaying the applied completions in the order they were applied
-  // (applied_at is taken under the project's row lock, so it orders one project's events), every
-  // scene's video comes after the previous scene completed, its last frame after its video, and the
-  // stitch after the last scene; scene k+1 starts from scene k's last frame.
-  const appliedAt = new Map<string, Date>();
-  for (const event of events) {
-    if (
-      event.outcome === "applied" &&
-      event.status === "completed" &&
-      event.job_id &&
-      event.applied_at
-    ) {
-      appliedAt.set(event.job_id, event.applied_at);
-    }
-  }
-  const succeeded = (kind: string, sceneOrProject: string) =>
-    jobs.find(
-      (j) =>
-        j.kind === kind &&
-        j.status === "succeeded" &&
-        (j.scene_id ?? j.project_id) === sceneOrProject,
-    );
+  // Takes, stitches and final videos against the re-shoot steps the API accepted: a scene has
+  // one take per run that generated it, a project one stitch and one final video per run that
+  // ended completed (the first, each re-shoot, each take selected), the stitch of the current takes.
+  const runOf = (job: JobRow) => Number(/:r(\d+)/.exec(job.key)?.[1] ?? 0);
+  const succeededJobs = jobs.filter((j) => j.status === "succeeded");
+  /** The succeeded job of that kind for a scene (or project) in its latest run. */
+  const latest = (kind: string, target: string) =>
+    succeededJobs
+      .filter((j) => j.kind === kind && (j.scene_id ?? j.project_id) === target)
+      .sort((a, b) => runOf(b) - runOf(a))[0];
+  const takesOf = groupBy(takes, (t) => t.scene_id);
+  const finalsOf = groupBy(finalVideos, (f) => f.project_id);
   let backwards = 0;
   const order = (label: string, earlier: Date | undefined, later: Date | undefined) => {
     if (earlier && later && earlier.getTime() > later.getTime()) {
@@ -407,34 +614,125 @@ async function auditRun(sql: postgres.Sql, standIns: StandIns, projectIds: strin
       problems.push(`${label}: ${earlier.toISOString()} after ${later.toISOString()}`);
     }
   };
+  let continuityBreaks = 0;
   const byProject = groupBy(scenes, (s) => s.project_id);
   for (const [projectId, projectScenes] of byProject) {
-    let previousDone: Date | undefined;
-    let previousFrame: string | null = null;
+    const project = projectById.get(projectId)!;
+    const chain = project.continuity !== "independent";
+    const steps = appliedSteps(projectId);
+    const generations = (number: number) =>
+      1 +
+      steps.filter(
+        (s) =>
+          s.kind === "regenerate" &&
+          (s.scene === number || (s.scope === "following" && number > s.scene)),
+      ).length;
+    const selectedTake = (number: number) => {
+      let selected = generations(number);
+      for (const s of steps) if (s.kind === "select_take" && s.scene === number) selected = s.take;
+      return selected;
+    };
+    const stitches = projectScenes.length > 1 ? 1 + steps.length : 1;
     for (const scene of projectScenes) {
-      const video = succeeded("generate_video", scene.id);
-      const frame = succeeded("extract_last_frame", scene.id);
-      const videoAt = video && appliedAt.get(video.id);
-      const frameAt = frame && appliedAt.get(frame.id);
-      order(
-        `scene ${scene.id}: video applied before scene ${scene.number - 1} completed`,
-        previousDone,
-        videoAt,
-      );
-      order(`scene ${scene.id}: last frame applied before its video`, videoAt, frameAt);
-      if (scene.number > 1 && scene.start_image_url !== previousFrame) {
-        backwards++;
+      const sceneTakes = takesOf.get(scene.id) ?? [];
+      const expected = generations(scene.number);
+      expectCount(`scene ${scene.id} (#${scene.number}) takes`, sceneTakes.length, expected);
+      if (scene.takes !== sceneTakes.length)
+        problems.push(`scene ${scene.id}: takes ${scene.takes}, ${sceneTakes.length} take rows`);
+      const selected = sceneTakes.find((t) => t.take === selectedTake(scene.number));
+      if (
+        scene.selected_take !== selectedTake(scene.number) ||
+        selected?.video_url !== scene.video_url
+      )
         problems.push(
-          `scene ${scene.id}: started from ${scene.start_image_url}, not scene ${scene.number - 1}'s last frame ${previousFrame}`,
+          `scene ${scene.id}: take ${scene.selected_take} selected showing ${scene.video_url}, expected take ${selectedTake(scene.number)} (${selected?.video_url})`,
+        );
+    }
+    if (projectScenes.length > 1) {
+      const stitchRuns = new Set(
+        succeededJobs.filter((j) => j.kind === "stitch" && j.project_id === projectId).map(runOf),
+      );
+      expectCount(`project ${projectId} stitches`, stitchRuns.size, stitches);
+    }
+    const finals = finalsOf.get(projectId) ?? [];
+    expectCount(`project ${projectId} final videos`, finals.length, stitches);
+    if (finals.length && finals.at(-1)!.url !== project.final_video_url)
+      problems.push(
+        `project ${projectId}: final video ${project.final_video_url}, the latest listed is ${finals.at(-1)!.url}`,
+      );
+    if (
+      !chain &&
+      succeededJobs.some((j) => j.kind === "extract_last_frame" && j.project_id === projectId)
+    )
+      problems.push(`project ${projectId} is independent but had a last-frame stage`);
+
+    // No status moved backwards: replaying the applied completions in the order they were
+    // applied (applied_at is taken under the project's row lock, so it orders one project's
+    // events), a scene's last frame comes after its video; in chain mode a scene's video after
+    // the previous scene completed and from its last frame — unless the previous scene was
+    // re-shot alone or given another take afterwards (the continuity break a user accepts);
+    // in independent mode every scene from the start image. The stitch comes last.
+    let lastDone: Date | undefined;
+    const doneAt = (scene: (typeof projectScenes)[number]) => {
+      const video = latest("generate_video", scene.id);
+      const frame = latest("extract_last_frame", scene.id);
+      return (chain ? frame : video) && appliedAt.get((chain ? frame : video)!.id);
+    };
+    for (const scene of projectScenes) {
+      const video = latest("generate_video", scene.id);
+      const videoAt = video && appliedAt.get(video.id);
+      if (chain) {
+        const frame = latest("extract_last_frame", scene.id);
+        order(
+          `scene ${scene.id}: last frame applied before its video`,
+          videoAt,
+          frame && appliedAt.get(frame.id),
         );
       }
-      previousDone = frameAt;
-      previousFrame = scene.last_frame_url;
+      const done = doneAt(scene);
+      if (done && (!lastDone || done > lastDone)) lastDone = done;
+      if (!chain) {
+        if (scene.start_image_url !== START_IMAGE) {
+          backwards++;
+          problems.push(`scene ${scene.id} (independent): started from ${scene.start_image_url}`);
+        }
+        continue;
+      }
+      if (scene.number === 1) continue;
+      const previous = projectScenes.find((s) => s.number === scene.number - 1)!;
+      const previousVideo = latest("generate_video", previous.id);
+      const broken =
+        (video && previousVideo && runOf(video) < runOf(previousVideo)) ||
+        steps.some((s) => s.kind === "select_take" && s.scene === previous.number);
+      if (broken) {
+        continuityBreaks++;
+        // Still from a real last frame of the scene before: one of its takes.
+        if (
+          !(takesOf.get(previous.id) ?? []).some((t) => t.last_frame_url === scene.start_image_url)
+        ) {
+          backwards++;
+          problems.push(
+            `scene ${scene.id}: started from ${scene.start_image_url}, no take of scene ${previous.number} ends there`,
+          );
+        }
+        continue;
+      }
+      order(
+        `scene ${scene.id}: video applied before scene ${previous.number} completed`,
+        doneAt(previous),
+        videoAt,
+      );
+      if (scene.start_image_url !== previous.last_frame_url) {
+        backwards++;
+        problems.push(
+          `scene ${scene.id}: started from ${scene.start_image_url}, not scene ${previous.number}'s last frame ${previous.last_frame_url}`,
+        );
+      }
     }
-    const stitch = succeeded("stitch", projectId);
+    const stitch = latest("stitch", projectId);
     order(
       `project ${projectId}: stitch applied before its last scene completed`,
-      previousDone,
+      lastDone,
       stitch && appliedAt.get(stitch.id),
     );
     const stitchRequest = standIns.submissions.find(
@@ -459,15 +757,29 @@ async function auditRun(sql: postgres.Sql, standIns: StandIns, projectIds: strin
   if (undelivered.length)
     problems.push(`${undelivered.length} callbacks never got through before the time limit`);
 
+  const events14 = await auditEvents(sql, plans, subscribers, expectCount, problems);
+  lost += events14.lost;
+
   const count = <T>(items: T[], test: (item: T) => boolean) => items.filter(test).length;
   const deliveries = standIns.deliveries;
   const submissions = standIns.submissions;
+  const allSteps = plans.flatMap((p) => p.steps.slice(0, p.applied));
   const figures: (string | number)[][] = [
     [
       "projects completed",
       `${count(projects, (p) => p.status === "completed")}/${projectIds.length}`,
     ],
+    [
+      "  chain / independent",
+      `${count(projects, (p) => p.continuity !== "independent")} / ${count(projects, (p) => p.continuity === "independent")}`,
+    ],
     ["scenes completed", `${count(scenes, (s) => s.status === "completed")}/${scenes.length}`],
+    [
+      "re-shoots (following / scene) / takes selected",
+      `${count(allSteps, (s) => s.kind === "regenerate" && s.scope === "following")} / ${count(allSteps, (s) => s.kind === "regenerate" && s.scope === "scene")} / ${count(allSteps, (s) => s.kind === "select_take")}`,
+    ],
+    ["takes / final videos", `${takes.length} / ${finalVideos.length}`],
+    ["continuity breaks (accepted: scene scope or take)", continuityBreaks],
     [
       "jobs (video / last frame / stitch / notify)",
       ["generate_video", "extract_last_frame", "stitch", "notify"]
@@ -509,8 +821,167 @@ async function auditRun(sql: postgres.Sql, standIns: StandIns, projectIds: strin
       [...groupBy(events, (e) => e.outcome)].map(([k, v]) => `${k} ${v.length}`).join(", "),
     ],
     ["statuses moved backwards", backwards],
+    ...events14.figures,
   ];
   return { lost, doubled, problems, figures };
+}
+
+/**
+ * The project events (issue 14): per project, `sequence` 1..n without a gap and one event per
+ * change (a start or re-shoot, a scene generation, a stitch, a completion); every one of them
+ * delivered to the healthy and flaky subscribers, verified, with the same type and sequence;
+ * their deliveries all succeeded; the dead endpoint disabled with an error-log row.
+ */
+async function auditEvents(
+  sql: postgres.Sql,
+  plans: Plan[],
+  subscribers: Subscribers | null,
+  expectCount: (label: string, actual: number, expected: number) => void,
+  problems: string[],
+) {
+  let lost = 0;
+  const rows = await sql<
+    { id: string; project_id: string; sequence: number; type: string; scene_id: string | null }[]
+  >`select id, project_id, sequence, type, data->>'scene_id' as scene_id
+    from project_events order by project_id, sequence`;
+  const projects = await sql<{ id: string; event_sequence: number; scenes: number }[]>`
+    select p.id, p.event_sequence, (select count(*)::int from scenes s where s.project_id = p.id) as scenes
+    from projects p`;
+  const takesPerScene = await sql<{ id: string; takes: number }[]>`select id, takes from scenes`;
+  const byProject = groupBy(rows, (r) => r.project_id);
+  let gaps = 0;
+  for (const project of projects) {
+    const events = byProject.get(project.id) ?? [];
+    const sequences = events.map((e) => e.sequence);
+    if (
+      sequences.some((s, i) => s !== i + 1) ||
+      (sequences.at(-1) ?? 0) !== project.event_sequence
+    ) {
+      gaps++;
+      problems.push(
+        `project ${project.id}: event sequences ${sequences.join(",")}, event_sequence ${project.event_sequence}`,
+      );
+    }
+    const plan = plans.find((p) => p.projectId === project.id);
+    const steps = plan ? plan.steps.slice(0, plan.applied) : [];
+    const runs = project.scenes > 1 ? 1 + steps.length : 1;
+    const ofType = (type: string) => events.filter((e) => e.type === type).length;
+    expectCount(
+      `project ${project.id} project.started events`,
+      ofType("project.started"),
+      1 + steps.filter((s) => s.kind === "regenerate").length,
+    );
+    if (project.scenes > 1)
+      expectCount(
+        `project ${project.id} project.stitching events`,
+        ofType("project.stitching"),
+        runs,
+      );
+    expectCount(
+      `project ${project.id} project.completed events`,
+      ofType("project.completed"),
+      runs,
+    );
+  }
+  const sceneCompletions = groupBy(
+    rows.filter((r) => r.type === "scene.completed"),
+    (r) => r.scene_id,
+  );
+  for (const scene of takesPerScene)
+    expectCount(
+      `scene ${scene.id} scene.completed events (one per take)`,
+      sceneCompletions.get(scene.id)?.length ?? 0,
+      scene.takes,
+    );
+  const figures: (string | number)[][] = [
+    ["project events", rows.length],
+    ["  projects with a sequence gap", gaps],
+  ];
+  if (!subscribers) return { lost, figures };
+
+  const deliveries = await sql<
+    { endpoint_id: string; status: string; attempts: number; n: number }[]
+  >`
+    select endpoint_id, status, max(attempt)::int as attempts, count(*)::int as n
+    from webhook_deliveries group by endpoint_id, status`;
+  const endpoints = await sql<
+    { id: string; enabled: boolean; disabled_at: Date | null; failing_since: Date | null }[]
+  >`
+    select id, enabled, disabled_at, failing_since from webhook_endpoints`;
+  const disabledLogged = await sql<{ endpoint_id: string }[]>`
+    select context->>'endpoint_id' as endpoint_id from error_log where context ? 'endpoint_id'`;
+  const statusOf = (endpointId: string | null) =>
+    deliveries
+      .filter((d) => d.endpoint_id === endpointId)
+      .map((d) => `${d.status} ${d.n}`)
+      .join(", ") || "none";
+  for (const subscriber of [subscribers.healthy, subscribers.flaky]) {
+    let missing = 0;
+    let mismatched = 0;
+    for (const event of rows) {
+      const got = subscriber.events.get(event.id);
+      if (!got) missing++;
+      else if (
+        got.type !== event.type ||
+        got.sequence !== event.sequence ||
+        got.projectId !== event.project_id
+      )
+        mismatched++;
+    }
+    const unknown = [...subscriber.events.keys()].filter((id) => !rows.some((r) => r.id === id));
+    lost += missing;
+    if (missing)
+      problems.push(
+        `${subscriber.name} subscriber: ${missing} of ${rows.length} events never delivered`,
+      );
+    if (mismatched)
+      problems.push(
+        `${subscriber.name} subscriber: ${mismatched} events with another type, sequence or project than recorded`,
+      );
+    if (unknown.length)
+      problems.push(
+        `${subscriber.name} subscriber: ${unknown.length} events that are not project events (${unknown.slice(0, 3).join(", ")})`,
+      );
+    if (subscriber.invalid)
+      problems.push(`${subscriber.name} subscriber: ${subscriber.invalid} requests did not verify`);
+    const unfinished = deliveries.filter(
+      (d) => d.endpoint_id === subscriber.endpointId && d.status !== "succeeded",
+    );
+    if (unfinished.length)
+      problems.push(`${subscriber.name} subscriber: deliveries ${statusOf(subscriber.endpointId)}`);
+    const redelivered = [...subscriber.events.values()].filter((e) => e.count > 1).length;
+    figures.push(
+      [
+        `${subscriber.name} subscriber: events verified`,
+        `${subscriber.events.size - unknown.length}/${rows.length}`,
+      ],
+      [
+        `  requests / answered 500 / redelivered (same webhook-id)`,
+        `${subscriber.requests} / ${subscriber.failed} / ${redelivered}`,
+      ],
+      ["  deliveries", statusOf(subscriber.endpointId)],
+    );
+  }
+  const dead = endpoints.find((e) => e.id === subscribers.dead.endpointId);
+  const logged = disabledLogged.some((r) => r.endpoint_id === subscribers.dead.endpointId);
+  if (dead?.enabled !== false) problems.push("dead subscriber: its endpoint was never disabled");
+  if (!logged) problems.push("dead subscriber: no error-log row says it was disabled");
+  for (const e of endpoints)
+    if (e.id !== subscribers.dead.endpointId && !e.enabled)
+      problems.push(`endpoint ${e.id} was disabled`);
+  figures.push(
+    [
+      "dead subscriber: disabled (error log)",
+      dead?.disabled_at && dead.failing_since
+        ? `yes, after ${((dead.disabled_at.getTime() - dead.failing_since.getTime()) / 1000).toFixed(1)} s of failures (${logged ? "logged" : "NOT logged"})`
+        : "no",
+    ],
+    [
+      "  requests / deliveries",
+      `${subscribers.dead.requests} / ${statusOf(subscribers.dead.endpointId)}`,
+    ],
+  );
+  return { lost, figures };
 }
 
 type Cluster = {
