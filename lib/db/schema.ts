@@ -194,6 +194,25 @@ export const webhookEvents = pgTable(
 );
 
 /**
+ * Where parking a callback and recording its task's submission meet (lib/pipeline/store.ts):
+ * both write this row by its key with ON CONFLICT, which waits for and sees the other's row
+ * even when it committed after the statement's snapshot — so whichever of the two comes
+ * second knows the other happened, and no timed second look is needed. Rows are short-lived:
+ * the sweep deletes them once the submission is recorded.
+ */
+export const taskHandshakes = pgTable(
+  "task_handshakes",
+  {
+    source: text("source").$type<WebhookSource>().notNull(),
+    taskId: text("task_id").notNull(),
+    parked: boolean("parked").notNull().default(false),
+    submitted: boolean("submitted").notNull().default(false),
+    createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.source, t.taskId] })],
+);
+
+/**
  * What happened to a project, one row per change (CONTRACT §6), written in the same statement
  * as the change. The id is the event's stable `webhook-id` for subscribers.
  */

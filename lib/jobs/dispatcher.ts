@@ -145,8 +145,11 @@ async function rescheduleJob(job: ClaimedJob, error: string, delayMs: number) {
 /**
  * One statement: the service accepted the job — remember its task id, start the callback
  * deadline (unless a callback matched by its ref, or a cancel, got there first: then only the
- * task id is kept for the record), and say whether callbacks for that task were parked
- * before this record. Only then are they applied.
+ * task id is kept for the record), and say whether callbacks for that task were parked. Only
+ * then are they applied. "Parked" comes from the task's handshake row (schema:
+ * task_handshakes), written with ON CONFLICT: it waits for a park in flight and sees one that
+ * committed after this statement's snapshot, which a plain look at webhook_events would miss
+ * — so a park and this record never both miss each other, and no timer is needed.
  */
 const RECORD_SUBMISSION = `with j as (
   update jobs set
@@ -157,10 +160,10 @@ const RECORD_SUBMISSION = `with j as (
     external_task_id = coalesce(external_task_id, $2),
     response = coalesce(response, $4::jsonb),
     updated_at = now()
-  where id = $1 returning status)
-select (select status from j) as status,
-  exists (select 1 from webhook_events
-    where source = $5 and task_id = $2 and outcome = 'parked') as parked`;
+  where id = $1 returning status),
+h as (insert into task_handshakes (source, task_id, submitted) select $5, $2, true from j
+  on conflict (source, task_id) do update set submitted = true returning parked)
+select (select status from j) as status, coalesce((select parked from h), false) as parked`;
 
 export async function recordSubmission(
   job: ClaimedJob,
@@ -264,13 +267,27 @@ export async function expireOverdueStages(limit = 50): Promise<number> {
 export async function sweep(): Promise<{ expired: number; delivered: number; unparked: number }> {
   const expired = await expireOverdueStages();
   const unparked = await applyStrandedParkedCallbacks();
+  await forgetHandshakes();
   const delivered = await dispatchDueJobs();
   return { expired, delivered, unparked };
 }
 
 /**
+ * A task's handshake row matters only while its submission is not recorded yet: once it is,
+ * a callback parked later sees the task in its own look. Rows of tasks never recorded (a
+ * stray callback) go after a day.
+ */
+async function forgetHandshakes() {
+  const run = await getSql();
+  await run.query(
+    "delete from task_handshakes where submitted or created_at < now() - interval '1 day'",
+  );
+}
+
+/**
  * Safety net: parked callbacks whose task is known by now (normally the record of the
- * submission, or the callback's own second look, applies them at once).
+ * submission, or the callback's own second look, applies them at once; this catches a
+ * process that died between the two).
  */
 export async function applyStrandedParkedCallbacks(limit = 50): Promise<number> {
   const run = await getSql();

@@ -91,7 +91,8 @@ export async function applyStageReport(
   if (outcome) return outcome;
   const parked = await park(run, report, record);
   if (parked.outcome !== "parked") return parked;
-  // The submission may have been recorded while this report was being parked: look once more.
+  // The submission may have been recorded while this report was being parked: look once more
+  // (the handshake made this park wait for a record in flight, so this look sees it).
   return (await decideStageReport(run, report, { unpark: parked.eventId })) ?? parked;
 }
 
@@ -168,9 +169,11 @@ async function duplicate(run: SqlRunner, record: EventRecord): Promise<StageOutc
 
 /**
  * A report whose task is not known yet (it raced ahead of the record of its submission):
- * kept, with its normalised event, and applied when the submission is recorded. One more
- * look right after parking closes most of the window between the two; the caller schedules
- * a later look for the rest (see receive.ts), and the sweep is the safety net.
+ * kept, with its normalised event, and applied when the submission is recorded. Parking and
+ * that record meet on one task_handshakes row, so of the two the later one applies it: a
+ * record that commits after the park sees the row and applies the parked reports; one that
+ * committed first (or that the park waited for) is seen by the look right after parking.
+ * The sweep stays the net for a process that died in between.
  */
 async function park(
   run: SqlRunner,
@@ -182,11 +185,18 @@ async function park(
     sceneId: report.sceneId,
     event: report.event,
   };
+  // The handshake row (schema: task_handshakes) is written in the same statement: a record of
+  // the submission in flight makes this wait for it (then the look below sees the task), one
+  // that comes later finds the row and applies what was parked.
   const [row] = await run.query<{ id: string }>(
-    `insert into webhook_events
+    `with ev as (insert into webhook_events
       (source, dedup_key, task_id, status, outcome, reason, http_status, payload, event)
     values ($1, $2, $3, $4, 'parked', 'task not known yet', 202, $5::jsonb, $6::jsonb)
-    on conflict (source, dedup_key) do nothing returning id`,
+    on conflict (source, dedup_key) do nothing returning id),
+    h as (insert into task_handshakes (source, task_id, parked)
+      select $1, $3, true where exists (select 1 from ev)
+      on conflict (source, task_id) do update set parked = true returning 1)
+    select id, (select count(*) from h) as handshakes from ev`,
     [
       record.source,
       record.dedupKey,

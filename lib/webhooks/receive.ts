@@ -10,7 +10,6 @@ import { log } from "@/lib/observability/log";
 import { metrics } from "@/lib/observability/metrics";
 import { countRefusal } from "@/lib/observability/refusals";
 import {
-  applyParkedReports,
   applyStageReport,
   ConcurrentChangeError,
   type StageEvent,
@@ -51,9 +50,6 @@ const DEFAULT_FLAGS: Record<Stage, Triggered> = {
   },
   "stitch-complete": { project_updated: false, user_notified: false },
 };
-
-/** How long after parking a callback its task is looked up once more (the sweep is the net). */
-const PARKED_RECHECK_MS = 1000;
 
 export async function receiveCallback(stage: Stage, request: Request): Promise<Response> {
   const started = performance.now();
@@ -218,7 +214,6 @@ async function replyFor(
       if (result.parked) return parkedReply();
       return { status: 200, outcome: "duplicate", body: { received: true, duplicate: true } };
     case "parked":
-      recheckParkedLater(stage, callback.taskId);
       return parkedReply();
     case "mismatch":
       return reject(
@@ -241,23 +236,6 @@ function parkedReply(): Reply {
       reason: "task not known yet; kept and applied once its submission is recorded",
     },
   };
-}
-
-/**
- * The record of a submission looks for parked callbacks in the same statement that records
- * it; one that committed in the instant between that look and this callback's own second
- * look is caught by this later look (and by the periodic sweep should the process die).
- */
-function recheckParkedLater(stage: Stage, taskId: string) {
-  setTimeout(() => {
-    applyParkedReports(STAGES[stage].jobKind, taskId)
-      .then((queued) => {
-        if (queued.length) scheduleDispatch();
-      })
-      .catch((error) =>
-        log("warn", "callback.parked_recheck_failed", { stage, message: (error as Error).message }),
-      );
-  }, PARKED_RECHECK_MS).unref?.();
 }
 
 /**

@@ -1,5 +1,6 @@
 import { eq, sql } from "drizzle-orm";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import postgres from "postgres";
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { runAfterResponse } from "../../helpers/after";
 import { type FakeServices, startFakeServices } from "../../helpers/fake-services";
 import { type App, completionFor, drive, loadApp } from "../../helpers/pipeline-driver";
@@ -389,6 +390,70 @@ describe("crash safety", () => {
       video_url: "https://cdn.test/stranded.mp4",
     });
   });
+
+  it.skipIf(!process.env.TEST_DATABASE_URL)(
+    "a park and the record of its submission that each miss the other's commit: the record still applies the parked callback, with no timer",
+    async () => {
+      const project = await create(1);
+      const [job] = await app.dispatcher.claimDueJobs(10);
+      expect(job?.projectId).toBe(project.id);
+      const taskId = "handshake-task";
+      const url = process.env.DATABASE_URL!;
+      const blocker = postgres(url, { max: 1, onnotice: () => {} });
+      const watcher = postgres(url, { max: 1, onnotice: () => {} });
+      try {
+        // Another transaction holds the job row: the record's statement takes its snapshot,
+        // then waits — so it cannot see the park that commits meanwhile by any plain read.
+        let locked!: () => void;
+        let release!: () => void;
+        const isLocked = new Promise<void>((r) => {
+          locked = r;
+        });
+        const released = new Promise<void>((r) => {
+          release = r;
+        });
+        const held = blocker.begin(async (tx) => {
+          await tx`select 1 from jobs where id = ${job!.id} for update`;
+          locked();
+          await released;
+        });
+        await isLocked;
+        const recording = app.dispatcher.recordSubmission(job!, taskId, { status: 202 });
+        await vi.waitFor(
+          async () => {
+            const [row] = await watcher<{ n: number }[]>`select count(*)::int as n
+              from pg_stat_activity where datname = current_database()
+              and wait_event_type = 'Lock' and query like '%response = coalesce(response%'`;
+            expect(row?.n).toBe(1);
+          },
+          { timeout: 30_000, interval: 20 },
+        );
+        // The callback comes now: its task is not recorded yet (the record has not committed),
+        // so it is parked — and its own second look cannot see the record either.
+        const parked = await app.send("video-complete", {
+          task_id: taskId,
+          status: "completed",
+          video_url: "https://cdn.test/handshake.mp4",
+        });
+        expect(parked.status).toBe(202);
+        release();
+        await held;
+        await recording;
+        // Applied by the record itself, once: no timer, no sweep.
+        expect((await app.getProject(project.id)).scenes[0]).toMatchObject({
+          status: "extracting_frame",
+          video_url: "https://cdn.test/handshake.mp4",
+        });
+        const outcomes = await watcher<{ outcome: string }[]>`select outcome from webhook_events
+          where task_id = ${taskId}`;
+        expect(outcomes.map((r) => r.outcome)).toEqual(["applied"]);
+        await app.cancel(project.id); // its next job is not the next test's to claim
+      } finally {
+        await blocker.end();
+        await watcher.end();
+      }
+    },
+  );
 
   it("a callback by ref racing the record of its own submission never deadlocks with it", async () => {
     // Both transactions touch the project and the job: they must take the locks in one order.
