@@ -52,7 +52,7 @@ const nextConfig = (phase: string): NextConfig => ({
   // PGlite's files must never be traced into the build output; migrations must be.
   outputFileTracingExcludes: { "*": [".data/**/*"] },
   outputFileTracingIncludes: { "*": ["./drizzle/**/*"] },
-  serverExternalPackages: ["@electric-sql/pglite", "postgres", "ioredis"],
+  serverExternalPackages: ["@electric-sql/pglite", "postgres", "ioredis", "prom-client"],
   // `npm run typecheck` checks the whole tree (CI runs it); the build need not do it again.
   typescript: { ignoreBuildErrors: true },
   async headers() {

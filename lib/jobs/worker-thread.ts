@@ -27,11 +27,11 @@ writeLogsDirectly();
 
 const send = (message: FromThread) => port.postMessage(message);
 let reported = -1;
-const reportStatements = () => {
+const reportStatements = async () => {
   const count = statementCount();
   if (count !== reported) {
     send({ type: "statements", count });
-    send({ type: "metrics", series: threadSeries() });
+    send({ type: "metrics", series: await threadSeries() });
   }
   reported = count;
 };
@@ -43,7 +43,7 @@ port.on("message", async (message: ToThread) => {
   clearInterval(reporter);
   await worker.stop();
   await closeDb();
-  reportStatements();
+  await reportStatements();
   send({ type: "stopped" });
   process.exit(0); // in a worker thread: ends this thread only
 });

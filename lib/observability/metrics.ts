@@ -1,13 +1,24 @@
 import "server-only";
+import { isMainThread } from "node:worker_threads";
 import { count, sql } from "drizzle-orm";
+import {
+  AggregatorRegistry,
+  Counter,
+  collectDefaultMetrics,
+  Gauge,
+  Histogram,
+  Registry,
+} from "prom-client";
 import { getDb } from "@/lib/db/client";
 import { errorLog, jobs, projects, webhookDeliveries, webhookEvents } from "@/lib/db/schema";
 import { log } from "./log";
 
 /**
- * Prometheus metrics for GET /api/metrics. Counters live in this process (on globalThis,
- * so dev reloads keep them); gauges of work in flight are read from the database at
- * scrape time, so every instance reports the same shared state.
+ * Prometheus metrics for GET /api/metrics, kept by prom-client. Counters live in this
+ * process (on globalThis, so dev reloads keep them), with prom-client's process metrics
+ * (event-loop lag, heap, GC, handles); gauges of work in flight are read from the database
+ * at scrape time, so every instance reports the same shared state. The names, labels and
+ * types are those dashboards already use.
  */
 
 type OutboundResult = "ok" | "retryable" | "final";
@@ -16,118 +27,123 @@ type OutboundResult = "ok" | "retryable" | "final";
 const CALLBACK_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 const OUTBOUND_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
-type Labels = Record<string, string>;
-type Histogram = {
-  labels: Labels;
-  buckets: number[];
-  counts: number[];
-  sum: number;
-  count: number;
-};
-
-type Registry = {
-  startedAt: number;
-  callbacks: Map<string, { labels: Labels; value: number }>;
-  callbackSeconds: Map<string, Histogram>;
-  rateLimited: Map<string, { labels: Labels; value: number }>;
-  rateLimitFailedOpen: Map<string, { labels: Labels; value: number }>;
-  outbound: Map<string, { labels: Labels; value: number }>;
-  outboundSeconds: Map<string, Histogram>;
-  deliveries: Map<string, { labels: Labels; value: number }>;
-  deliverySeconds: Map<string, Histogram>;
-};
-
-const store = globalThis as unknown as { __framechainMetrics?: Registry };
-function registry(): Registry {
-  store.__framechainMetrics ??= {
-    startedAt: Date.now(),
-    callbacks: new Map(),
-    callbackSeconds: new Map(),
-    rateLimited: new Map(),
-    rateLimitFailedOpen: new Map(),
-    outbound: new Map(),
-    outboundSeconds: new Map(),
-    deliveries: new Map(),
-    deliverySeconds: new Map(),
+function createMetrics() {
+  // Two registries: the dispatch series (outbound calls, deliveries) are also counted by
+  // the dispatch thread, whose series are summed with these at scrape time.
+  const own = new Registry();
+  const dispatch = new Registry();
+  const startedAt = Date.now();
+  // Only the thread that serves /api/metrics reports the process (the dispatch thread would double it).
+  if (isMainThread) collectDefaultMetrics({ register: own });
+  return {
+    own,
+    dispatch,
+    callbacks: new Counter({
+      name: "framechain_callbacks_total",
+      help: "Inbound callbacks answered, by stage, outcome and HTTP status.",
+      labelNames: ["stage", "outcome", "status"],
+      registers: [own],
+    }),
+    callbackSeconds: new Histogram({
+      name: "framechain_callback_duration_seconds",
+      help: "Time to answer an inbound callback.",
+      labelNames: ["stage", "outcome"],
+      buckets: CALLBACK_BUCKETS,
+      registers: [own],
+    }),
+    rateLimited: new Counter({
+      name: "framechain_rate_limited_total",
+      help: "Inbound callbacks refused by the rate limiter (429).",
+      labelNames: ["stage"],
+      registers: [own],
+    }),
+    rateLimitFailedOpen: new Counter({
+      name: "framechain_rate_limit_failed_open_total",
+      help: "Callbacks let through because the rate-limit backend failed or was slow.",
+      labelNames: ["stage", "backend"],
+      registers: [own],
+    }),
+    uptime: new Gauge({
+      name: "framechain_process_uptime_seconds",
+      help: "Seconds since this process started counting.",
+      registers: [own],
+      collect() {
+        this.set((Date.now() - startedAt) / 1000);
+      },
+    }),
+    outbound: new Counter({
+      name: "framechain_outbound_requests_total",
+      help: "Outbound HTTP attempts to services, by service and result.",
+      labelNames: ["service", "result"],
+      registers: [dispatch],
+    }),
+    outboundSeconds: new Histogram({
+      name: "framechain_outbound_duration_seconds",
+      help: "Duration of outbound HTTP attempts.",
+      labelNames: ["service"],
+      buckets: OUTBOUND_BUCKETS,
+      registers: [dispatch],
+    }),
+    deliveries: new Counter({
+      name: "framechain_subscription_deliveries_total",
+      help: "Attempts to deliver events to subscribed endpoints, by endpoint and outcome (succeeded, retry, failed).",
+      labelNames: ["endpoint", "outcome"],
+      registers: [dispatch],
+    }),
+    deliverySeconds: new Histogram({
+      name: "framechain_subscription_delivery_duration_seconds",
+      help: "Duration of delivery attempts to subscribed endpoints.",
+      labelNames: ["endpoint"],
+      buckets: OUTBOUND_BUCKETS,
+      registers: [dispatch],
+    }),
   };
+}
+
+const store = globalThis as unknown as { __framechainMetrics?: ReturnType<typeof createMetrics> };
+function registry() {
+  store.__framechainMetrics ??= createMetrics();
   return store.__framechainMetrics;
 }
 
-function keyOf(labels: Labels): string {
-  return JSON.stringify(labels);
-}
-
-function increment(series: Map<string, { labels: Labels; value: number }>, labels: Labels) {
-  const key = keyOf(labels);
-  const entry = series.get(key);
-  if (entry) entry.value += 1;
-  else series.set(key, { labels, value: 1 });
-}
-
-function observe(
-  series: Map<string, Histogram>,
-  labels: Labels,
-  buckets: number[],
-  seconds: number,
-) {
-  const key = keyOf(labels);
-  let h = series.get(key);
-  if (!h) {
-    h = { labels, buckets, counts: buckets.map(() => 0), sum: 0, count: 0 };
-    series.set(key, h);
-  }
-  const value = Number.isFinite(seconds) && seconds > 0 ? seconds : 0;
-  for (let i = 0; i < buckets.length; i++) if (value <= buckets[i]!) h.counts[i]! += 1;
-  h.sum += value;
-  h.count += 1;
-}
+/** A time as a histogram observation: a negative or non-finite one counts as 0. */
+const seconds = (value: number) => (Number.isFinite(value) && value > 0 ? value : 0);
 
 export const metrics = {
   /** One inbound callback answered: its stage, outcome (applied, duplicate, rejected…), status and time. */
-  callback(stage: string, outcome: string, httpStatus: number, seconds: number): void {
+  callback(stage: string, outcome: string, httpStatus: number, time: number): void {
     const r = registry();
-    increment(r.callbacks, { stage, outcome, status: String(httpStatus) });
-    observe(r.callbackSeconds, { stage, outcome }, CALLBACK_BUCKETS, seconds);
+    r.callbacks.inc({ stage, outcome, status: String(httpStatus) });
+    r.callbackSeconds.observe({ stage, outcome }, seconds(time));
+  },
+  /** A callback let through because the rate-limit backend failed or was slow. */
+  rateLimitFailedOpen(stage: string, backend: string): void {
+    registry().rateLimitFailedOpen.inc({ stage, backend });
   },
   /** A callback refused with 429. */
-  rateLimitFailedOpen(stage: string, backend: string): void {
-    increment(registry().rateLimitFailedOpen, { stage, backend });
-  },
   rateLimited(stage: string): void {
-    increment(registry().rateLimited, { stage });
+    registry().rateLimited.inc({ stage });
   },
   /** One outbound HTTP attempt to a service and how it ended. */
-  outbound(service: string, result: OutboundResult, seconds: number): void {
+  outbound(service: string, result: OutboundResult, time: number): void {
     const r = registry();
-    increment(r.outbound, { service, result });
-    observe(r.outboundSeconds, { service }, OUTBOUND_BUCKETS, seconds);
+    r.outbound.inc({ service, result });
+    r.outboundSeconds.observe({ service }, seconds(time));
   },
   /** One attempt to deliver an event to a user's endpoint: succeeded, retry (scheduled) or failed (final). */
-  delivery(endpoint: string, outcome: "succeeded" | "retry" | "failed", seconds: number): void {
+  delivery(endpoint: string, outcome: "succeeded" | "retry" | "failed", time: number): void {
     const r = registry();
-    increment(r.deliveries, { endpoint, outcome });
-    observe(r.deliverySeconds, { endpoint }, OUTBOUND_BUCKETS, seconds);
+    r.deliveries.inc({ endpoint, outcome });
+    r.deliverySeconds.observe({ endpoint }, seconds(time));
   },
 };
 
-type Counter = { labels: Labels; value: number };
 /** The series a dispatch thread records (outbound calls, deliveries), as plain data to post. */
-export type ThreadSeries = {
-  outbound: Counter[];
-  outboundSeconds: Histogram[];
-  deliveries: Counter[];
-  deliverySeconds: Histogram[];
-};
+export type ThreadSeries = Awaited<ReturnType<Registry["getMetricsAsJSON"]>>;
 
 /** This thread's dispatch series, for the web thread's /api/metrics (lib/jobs/worker-thread.ts). */
-export function threadSeries(): ThreadSeries {
-  const r = registry();
-  return {
-    outbound: [...r.outbound.values()],
-    outboundSeconds: [...r.outboundSeconds.values()],
-    deliveries: [...r.deliveries.values()],
-    deliverySeconds: [...r.deliverySeconds.values()],
-  };
+export function threadSeries(): Promise<ThreadSeries> {
+  return registry().dispatch.getMetricsAsJSON();
 }
 
 const threads = globalThis as unknown as { __framechainThreadSeries?: ThreadSeries | null };
@@ -136,164 +152,63 @@ export function setThreadSeries(series: ThreadSeries | null) {
   threads.__framechainThreadSeries = series;
 }
 
-/** Local and dispatch-thread entries of one series, summed by labels. */
-function mergedCounters(local: Map<string, Counter>, remote: Counter[] = []): Counter[] {
-  const out = new Map<string, Counter>();
-  for (const c of [...local.values(), ...remote]) {
-    const key = keyOf(c.labels);
-    const seen = out.get(key);
-    out.set(key, { labels: c.labels, value: (seen?.value ?? 0) + c.value });
-  }
-  return [...out.values()];
-}
-function mergedHistograms(local: Map<string, Histogram>, remote: Histogram[] = []) {
-  const out = new Map<string, Histogram>();
-  for (const h of [...local.values(), ...remote]) {
-    const key = keyOf(h.labels);
-    const seen = out.get(key);
-    out.set(
-      key,
-      seen
-        ? {
-            ...seen,
-            counts: seen.counts.map((n, i) => n + (h.counts[i] ?? 0)),
-            sum: seen.sum + h.sum,
-            count: seen.count + h.count,
-          }
-        : { ...h, counts: [...h.counts] },
-    );
-  }
-  return out;
-}
-
 /** The Prometheus text exposition format (version 0.0.4). */
-export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+export const METRICS_CONTENT_TYPE = Registry.PROMETHEUS_CONTENT_TYPE;
 
 export async function renderMetrics(): Promise<string> {
   const r = registry();
-  const thread = threads.__framechainThreadSeries ?? null;
-  const out: string[] = [];
+  const thread = threads.__framechainThreadSeries;
+  // Summed by labels (every dispatch series is a counter or a histogram).
+  const dispatch = AggregatorRegistry.aggregate([
+    await r.dispatch.getMetricsAsJSON(),
+    ...(thread ? [thread] : []),
+  ]);
+  return [
+    await r.own.metrics(),
+    await dispatch.metrics(),
+    await (await databaseGauges()).metrics(),
+  ].join("");
+}
 
-  family(
-    out,
-    "framechain_callbacks_total",
-    "counter",
-    "Inbound callbacks answered, by stage, outcome and HTTP status.",
-  );
-  for (const { labels, value } of r.callbacks.values())
-    sample(out, "framechain_callbacks_total", labels, value);
-  histogram(
-    out,
-    "framechain_callback_duration_seconds",
-    "Time to answer an inbound callback.",
-    r.callbackSeconds,
-  );
-
-  family(
-    out,
-    "framechain_rate_limited_total",
-    "counter",
-    "Inbound callbacks refused by the rate limiter (429).",
-  );
-  for (const { labels, value } of r.rateLimited.values())
-    sample(out, "framechain_rate_limited_total", labels, value);
-  family(
-    out,
-    "framechain_rate_limit_failed_open_total",
-    "counter",
-    "Callbacks let through because the rate-limit backend failed or was slow.",
-  );
-  for (const { labels, value } of r.rateLimitFailedOpen.values())
-    sample(out, "framechain_rate_limit_failed_open_total", labels, value);
-
-  family(
-    out,
-    "framechain_outbound_requests_total",
-    "counter",
-    "Outbound HTTP attempts to services, by service and result.",
-  );
-  for (const { labels, value } of mergedCounters(r.outbound, thread?.outbound))
-    sample(out, "framechain_outbound_requests_total", labels, value);
-  histogram(
-    out,
-    "framechain_outbound_duration_seconds",
-    "Duration of outbound HTTP attempts.",
-    mergedHistograms(r.outboundSeconds, thread?.outboundSeconds),
-  );
-
-  family(
-    out,
-    "framechain_subscription_deliveries_total",
-    "counter",
-    "Attempts to deliver events to subscribed endpoints, by endpoint and outcome (succeeded, retry, failed).",
-  );
-  for (const { labels, value } of mergedCounters(r.deliveries, thread?.deliveries))
-    sample(out, "framechain_subscription_deliveries_total", labels, value);
-  histogram(
-    out,
-    "framechain_subscription_delivery_duration_seconds",
-    "Duration of delivery attempts to subscribed endpoints.",
-    mergedHistograms(r.deliverySeconds, thread?.deliverySeconds),
-  );
-
-  family(
-    out,
-    "framechain_process_uptime_seconds",
-    "gauge",
-    "Seconds since this process started counting.",
-  );
-  sample(out, "framechain_process_uptime_seconds", {}, (Date.now() - r.startedAt) / 1000);
-
-  const gauges = await readDatabaseGauges().catch((error: unknown) => {
+/** Gauges read from the database for this scrape: only framechain_database_up 0 when it did not answer. */
+async function databaseGauges(): Promise<Registry> {
+  const registers = [new Registry()];
+  const gauge = (name: string, help: string, labelNames: string[] = []) =>
+    new Gauge({ name, help, labelNames, registers });
+  const rows = await readDatabaseGauges().catch((error: unknown) => {
     log("warn", "metrics.database_unavailable", { message: (error as Error).message });
     return null;
   });
-  family(out, "framechain_database_up", "gauge", "1 when the database answered this scrape.");
-  sample(out, "framechain_database_up", {}, gauges ? 1 : 0);
-  if (gauges) {
-    family(out, "framechain_projects", "gauge", "Projects by status.");
-    for (const row of gauges.projects)
-      sample(out, "framechain_projects", { status: row.status }, row.n);
-    family(
-      out,
-      "framechain_jobs",
-      "gauge",
-      "Outbox jobs by kind and status (dead = undeliverable after every retry).",
-    );
-    for (const row of gauges.jobs)
-      sample(out, "framechain_jobs", { kind: row.kind, status: row.status }, row.n);
-    family(
-      out,
-      "framechain_webhook_events_parked",
-      "gauge",
-      "Callbacks kept until their task is known.",
-    );
-    sample(out, "framechain_webhook_events_parked", {}, gauges.parked);
-    family(
-      out,
-      "framechain_subscription_deliveries",
-      "gauge",
-      "Deliveries not finished yet, by endpoint and status (queued: due or waiting for a retry; running: in flight).",
-    );
-    for (const row of gauges.deliveries)
-      sample(
-        out,
-        "framechain_subscription_deliveries",
-        { endpoint: row.endpoint, status: row.status },
-        row.n,
-      );
-    family(
-      out,
-      "framechain_subscription_retry_queue",
-      "gauge",
-      "Deliveries waiting for a retry after a failed attempt.",
-    );
-    sample(out, "framechain_subscription_retry_queue", {}, gauges.retryQueue);
-    family(out, "framechain_errors_open", "gauge", "Error log entries not dismissed, by severity.");
-    for (const row of gauges.openErrors)
-      sample(out, "framechain_errors_open", { severity: row.severity }, row.n);
-  }
-  return `${out.join("\n")}\n`;
+  gauge("framechain_database_up", "1 when the database answered this scrape.").set(rows ? 1 : 0);
+  if (!rows) return registers[0]!;
+
+  const byStatus = gauge("framechain_projects", "Projects by status.", ["status"]);
+  for (const row of rows.projects) byStatus.set({ status: row.status }, row.n);
+  const jobGauge = gauge(
+    "framechain_jobs",
+    "Outbox jobs by kind and status (dead = undeliverable after every retry).",
+    ["kind", "status"],
+  );
+  for (const row of rows.jobs) jobGauge.set({ kind: row.kind, status: row.status }, row.n);
+  gauge("framechain_webhook_events_parked", "Callbacks kept until their task is known.").set(
+    rows.parked,
+  );
+  const deliveries = gauge(
+    "framechain_subscription_deliveries",
+    "Deliveries not finished yet, by endpoint and status (queued: due or waiting for a retry; running: in flight).",
+    ["endpoint", "status"],
+  );
+  for (const row of rows.deliveries)
+    deliveries.set({ endpoint: row.endpoint, status: row.status }, row.n);
+  gauge(
+    "framechain_subscription_retry_queue",
+    "Deliveries waiting for a retry after a failed attempt.",
+  ).set(rows.retryQueue);
+  const errors = gauge("framechain_errors_open", "Error log entries not dismissed, by severity.", [
+    "severity",
+  ]);
+  for (const row of rows.openErrors) errors.set({ severity: row.severity }, row.n);
+  return registers[0]!;
 }
 
 async function readDatabaseGauges() {
@@ -334,42 +249,4 @@ async function readDatabaseGauges() {
       0,
     ),
   };
-}
-
-function family(
-  out: string[],
-  name: string,
-  type: "counter" | "gauge" | "histogram",
-  help: string,
-) {
-  out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-}
-
-function sample(out: string[], name: string, labels: Labels, value: number) {
-  const pairs = Object.entries(labels).map(([k, v]) => `${k}="${escapeLabel(v)}"`);
-  out.push(`${name}${pairs.length ? `{${pairs.join(",")}}` : ""} ${formatValue(value)}`);
-}
-
-function histogram(out: string[], name: string, help: string, series: Map<string, Histogram>) {
-  family(out, name, "histogram", help);
-  for (const h of series.values()) {
-    h.buckets.forEach((le, i) => {
-      sample(out, `${name}_bucket`, { ...h.labels, le: String(le) }, h.counts[i]!);
-    });
-    sample(out, `${name}_bucket`, { ...h.labels, le: "+Inf" }, h.count);
-    sample(out, `${name}_sum`, h.labels, h.sum);
-    sample(out, `${name}_count`, h.labels, h.count);
-  }
-}
-
-/** Label values escape backslash, double quote and newline (exposition format rules). */
-export function escapeLabel(value: string): string {
-  return value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
-}
-
-function formatValue(value: number): string {
-  if (Number.isNaN(value)) return "NaN";
-  if (value === Number.POSITIVE_INFINITY) return "+Inf";
-  if (value === Number.NEGATIVE_INFINITY) return "-Inf";
-  return String(value);
 }

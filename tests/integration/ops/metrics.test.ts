@@ -11,10 +11,17 @@ async function scrape(): Promise<string> {
   return response.text();
 }
 
-/** The value of one sample, or undefined when the series is absent. */
+/** The value of one sample, or undefined when the series is absent (labels in any order, as in Prometheus). */
 function value(text: string, series: string): number | undefined {
-  const line = text.split("\n").find((l) => l.startsWith(`${series} `));
-  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+  const line = text.split("\n").find((l) => !l.startsWith("#") && seriesOf(l) === seriesOf(series));
+  return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(" ") + 1));
+}
+
+/** `name{b="2",a="1"} 7` → `name{a="1",b="2"}`: one spelling of a series whatever its label order. */
+function seriesOf(sample: string): string {
+  const match = /^(\w+)(?:\{(.*)\})?/.exec(sample);
+  const labels = match?.[2]?.match(/\w+="(?:[^"\\]|\\.)*"/g) ?? [];
+  return `${match?.[1]}{${labels.sort().join(",")}}`;
 }
 
 describe("GET /api/metrics", () => {
@@ -139,9 +146,11 @@ describe("GET /api/metrics", () => {
       'framechain_rate_limited_total{stage="odd\\"stage\\\\with\\nnewline"} 1',
     );
     expect(text.endsWith("\n")).toBe(true);
-    for (const line of text.trimEnd().split("\n")) {
+    // Blank lines between families are part of the format, and Prometheus reads NaN in any
+    // case (prom-client writes them, and "Nan" for an event-loop lag with no sample yet).
+    for (const line of text.trimEnd().split("\n").filter(Boolean)) {
       expect(line, line).toMatch(
-        /^(# (HELP|TYPE) \w+ .+|\w+(\{.*\})? (-?\d+(\.\d+)?(e[-+]?\d+)?|NaN|[+-]Inf))$/,
+        /^(# (HELP|TYPE) \w+ .+|\w+(\{.*\})? (-?\d+(\.\d+)?(e[-+]?\d+)?|NaN|Nan|[+-]Inf))$/,
       );
     }
   });

@@ -359,12 +359,15 @@ describe("outgoing webhooks", () => {
 
     // On PostgreSQL the deliveries run on the dispatch thread: its series are shown too, summed.
     const { setThreadSeries } = await import("@/lib/observability/metrics");
-    setThreadSeries({
-      outbound: [],
-      outboundSeconds: [],
-      deliveries: [{ labels: { endpoint: endpoint.id, outcome: "succeeded" }, value: 2 }],
-      deliverySeconds: [],
-    });
+    const { Counter, Registry } = await import("prom-client");
+    const thread = new Registry(); // what the dispatch thread posts: its registry as JSON
+    new Counter({
+      name: "framechain_subscription_deliveries_total",
+      help: "Attempts to deliver events to subscribed endpoints.",
+      labelNames: ["endpoint", "outcome"],
+      registers: [thread],
+    }).inc({ endpoint: endpoint.id, outcome: "succeeded" }, 2);
+    setThreadSeries(await thread.getMetricsAsJSON());
     try {
       expect(await renderMetrics()).toContain(
         `framechain_subscription_deliveries_total{endpoint="${endpoint.id}",outcome="succeeded"} 3`,
