@@ -40,7 +40,9 @@ import {
  *    stand-ins take SLOW_MS to answer — autocannon, closed loop, for the maximum throughput.
  * 2. (b) and (c) again at half the measured maximum with arrivals paced evenly (open loop,
  *    latency from each request's due time: see lib/paced.ts) — where the p99 targets apply.
- * 3. The orchestration overhead: a SCENES-scene project with instant stand-ins, start to completed.
+ * 3. The orchestration overhead: a SCENES-scene project with instant stand-ins, start to completed;
+ *    then the same project in `independent` continuity (issue 15: every scene at once, at most
+ *    PARALLEL_SCENES in flight, no last-frame stage), next to it.
  * 4. Optional: --flat (CPU per callback with 100 and with 20 000 finished projects in the
  *    database: two databases and servers, alternating rounds) and --long SECONDS (database CPU
  *    per callback, minute by minute).
@@ -52,7 +54,8 @@ import {
  * runs instead), --warmup BENCH_WARMUP (s), --connections BENCH_CONNECTIONS, --rounds
  * BENCH_ROUNDS, --paced-requests BENCH_PACED_REQUESTS, --paced-rounds BENCH_PACED_ROUNDS,
  * --rate BENCH_RATE (paced rate instead of half the max), --scenes BENCH_SCENES,
- * --orchestration-runs BENCH_ORCHESTRATION_RUNS, --slow-ms BENCH_SLOW_MS, --seed BENCH_SEED,
+ * --orchestration-runs BENCH_ORCHESTRATION_RUNS, --parallel-scenes BENCH_PARALLEL_SCENES (the
+ * app's MAX_PARALLEL_SCENES, 4), --slow-ms BENCH_SLOW_MS, --seed BENCH_SEED,
  * --flat, --flat-projects BENCH_FLAT_PROJECTS (100,20000), --flat-requests BENCH_FLAT_REQUESTS,
  * --flat-rounds BENCH_FLAT_ROUNDS, --long BENCH_LONG (s), --db-statements auto|log|none,
  * --db-breakdown (database CPU per callback by backend),
@@ -72,6 +75,7 @@ const pacedRounds = args.number("paced-rounds", "BENCH_PACED_ROUNDS", 1);
 const rateOption = args.number("rate", "BENCH_RATE", 0);
 const sceneCount = args.number("scenes", "BENCH_SCENES", 24);
 const orchestrationRuns = args.number("orchestration-runs", "BENCH_ORCHESTRATION_RUNS", 3);
+const parallelScenes = args.number("parallel-scenes", "BENCH_PARALLEL_SCENES", 4);
 const slowMs = args.number("slow-ms", "BENCH_SLOW_MS", 2000);
 const flat = args.flag("flat", "BENCH_FLAT");
 const flatProjects = args
@@ -226,6 +230,14 @@ async function main() {
     say(
       `  statements per stage (whole project, creation and notification included): app counter ${stmtText(orchestration.appStatements)}, database ${dbStmtText(orchestration.dbStatements, target.dbStatements)}`,
     );
+    const independent = await measureOrchestration(target, "independent");
+    say(
+      `orchestration (independent): ${sceneCount}-scene project, MAX_PARALLEL_SCENES=${parallelScenes}, instant stand-ins, ${independent.stages} stages, ${orchestrationRuns} run(s): ` +
+        `median ${fixed(independent.totalMs, 0)} ms start → completed (chain: ${fixed(orchestration.totalMs, 0)} ms: ${fixed(orchestration.totalMs / independent.totalMs, 2)}× this)`,
+    );
+    say(
+      `  statements per stage: app counter ${stmtText(independent.appStatements)}, database ${dbStmtText(independent.dbStatements, target.dbStatements)}`,
+    );
 
     const halfP99 = median(halves.map((r) => r.p99));
     const halfSlowP99 = median(halvesSlow.map((r) => r.p99));
@@ -273,6 +285,7 @@ async function main() {
     const invalid =
       results.reduce((n, r) => n + r.errors + r.non2xx + r.notApplied, 0) +
       (orchestration.failures ? 1 : 0) +
+      (independent.failures ? 1 : 0) +
       flatInvalid;
     const slowWithin = halfSlowP99 <= halfP99 * 1.2;
     // The app's counter when this build has one, else the database's count.
@@ -391,7 +404,7 @@ async function startTarget(options: {
     secrets,
     database: fresh ? { url: fresh.url } : { pgliteDir },
     services: standIns.env,
-    extra: { LOG_LEVEL: logLevel },
+    extra: { LOG_LEVEL: logLevel, MAX_PARALLEL_SCENES: String(parallelScenes) },
   });
   const logFile = path.join(options.scratch, `server-${options.label}.log`);
   started = performance.now();
@@ -895,8 +908,12 @@ async function measureLong(target: Target, rate: number): Promise<number> {
   return rows.reduce((n, r) => n + r.errors + r.non2xx + r.notApplied, 0);
 }
 
-/** Start → completed of real projects through instant stand-ins: what the orchestration itself costs per stage. */
-async function measureOrchestration(target: Target) {
+/**
+ * Start → completed of real projects through instant stand-ins: what the orchestration itself
+ * costs per stage. `independent` projects have no last-frame stage and overlap their scenes,
+ * so only their total (and statements) are measured, not the sequential per-stage split.
+ */
+async function measureOrchestration(target: Target, continuity: "chain" | "independent" = "chain") {
   const { standIns, secrets } = target;
   const baseUrl = target.server.url;
   await settleDispatch(target);
@@ -904,7 +921,7 @@ async function measureOrchestration(target: Target) {
   standIns.faults.callbackDelayMs = [0, 0];
   const runs: { totalMs: number; dispatchMs: number; callbackMs: number; parked: number }[] = [];
   let failures = 0;
-  const stages = sceneCount * 2 + (sceneCount > 1 ? 1 : 0);
+  const stages = sceneCount * (continuity === "chain" ? 2 : 1) + (sceneCount > 1 ? 1 : 0);
   const before = await readCounters(target, "before");
   for (let run = 0; run < orchestrationRuns; run++) {
     // This run's requests and callbacks: the logs are shared with the settling of callback runs.
@@ -914,7 +931,8 @@ async function measureOrchestration(target: Target) {
     const deliveries = () => standIns.deliveries.slice(deliveriesFrom);
     const started = performance.now();
     const created = await adminFetch(baseUrl, secrets, "/api/v1/projects", {
-      name: `orchestration ${run + 1}`,
+      name: `orchestration ${continuity} ${run + 1}`,
+      continuity,
       scenes: Array.from({ length: sceneCount }, (_, i) => ({
         prompt: `scene ${i + 1}`,
         duration: 5,
@@ -953,14 +971,15 @@ async function measureOrchestration(target: Target) {
     const dispatch: number[] = [];
     const callback: number[] = [];
     let previous = createdAt;
-    accepted.forEach((submission, i) => {
-      dispatch.push(submission.receivedAt - previous);
-      const delivery = answered[i];
-      if (delivery?.answeredAt) {
-        callback.push(delivery.answeredAt - delivery.sentAt);
-        previous = delivery.answeredAt;
-      }
-    });
+    if (continuity === "chain")
+      accepted.forEach((submission, i) => {
+        dispatch.push(submission.receivedAt - previous);
+        const delivery = answered[i];
+        if (delivery?.answeredAt) {
+          callback.push(delivery.answeredAt - delivery.sentAt);
+          previous = delivery.answeredAt;
+        }
+      });
     runs.push({
       totalMs: completedAt - started,
       dispatchMs: mean(dispatch),
