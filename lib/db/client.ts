@@ -4,7 +4,7 @@ import path from "node:path";
 import type { PGlite } from "@electric-sql/pglite";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import type { Sql, TransactionSql } from "postgres";
-import { env } from "@/lib/env";
+import { env, isProduction } from "@/lib/env";
 import { acquireDataDirLock } from "./data-dir-lock";
 import * as schema from "./schema";
 
@@ -41,31 +41,24 @@ export function statementCount(): number {
   return counter.__framechainStatements ?? 0;
 }
 
-const MIGRATIONS_FOLDER = path.join(process.cwd(), "drizzle");
-/** Serialises migrations when several app instances start at once against one PostgreSQL. */
-const MIGRATION_LOCK_ID = 727_001;
-
 // Kept on globalThis: dev reloads modules, and a second PGlite on one dir would corrupt it.
 const cache = globalThis as unknown as { __framechainDb?: Promise<Connection> };
 
 async function connectPostgres(url: string): Promise<Connection> {
   const { default: postgres } = await import("postgres");
   const { drizzle } = await import("drizzle-orm/postgres-js");
-  const { migrate } = await import("drizzle-orm/postgres-js/migrator");
+  const { migratePostgres, requireMigrated } = await import("./migrations");
 
-  const migrator = postgres(url, { max: 1, onnotice: () => {}, connect_timeout: 10 });
   try {
-    await migrator`select pg_advisory_lock(${MIGRATION_LOCK_ID})`;
-    await migrate(drizzle(migrator), { migrationsFolder: MIGRATIONS_FOLDER });
+    // Production runs no DDL on start (instances starting together must not race on it):
+    // `npm run db:migrate` is the deploy step, and a database behind it stops the start here.
+    if (isProduction) await requireMigrated(url);
+    else await migratePostgres(url);
   } catch (error) {
     throw new Error(
-      `Cannot prepare the PostgreSQL database at DATABASE_URL (${redact(url)}): ${describe(error)}`,
-      {
-        cause: error,
-      },
+      `Cannot use the PostgreSQL database at DATABASE_URL (${redact(url)}): ${describe(error)}`,
+      { cause: error },
     );
-  } finally {
-    await migrator.end({ timeout: 1 });
   }
 
   const sql = postgres(url, {
@@ -125,6 +118,7 @@ async function connectPglite(dataDir: string): Promise<Connection> {
   const { PGlite } = await import("@electric-sql/pglite");
   const { drizzle } = await import("drizzle-orm/pglite");
   const { migrate } = await import("drizzle-orm/pglite/migrator");
+  const { MIGRATIONS_FOLDER } = await import("./migrations");
 
   const inMemory = dataDir.startsWith("memory://");
   let releaseLock = () => {};

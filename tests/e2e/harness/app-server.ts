@@ -5,6 +5,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import postgres from "postgres";
+import { migratePostgres } from "@/lib/db/migrations";
 
 /**
  * Builds the app once and runs it with `next start` in its own process group, against a
@@ -142,6 +143,8 @@ async function freshDatabase(): Promise<Database> {
     await admin.unsafe(`create database ${name}`);
     const url = new URL(adminUrl);
     url.pathname = `/${name}`;
+    // The deploy step (`npm run db:migrate`): with NODE_ENV=production the app does not migrate.
+    await migratePostgres(url.toString(), path.join(APP_DIR, "drizzle"));
     return {
       env: { DATABASE_URL: url.toString() },
       describe: `PostgreSQL database ${name}`,
