@@ -1,5 +1,5 @@
 import type { FinalVideo, Project, Scene, SceneTake } from "@/lib/db/schema";
-import { currentMediaUrl as media } from "@/lib/simulator/media";
+import { currentMediaUrl as media } from "@/lib/services/endpoints";
 
 /**
  * The API's snake_case view of a scene (CONTRACT.md §4). Simulator media URLs are given

@@ -1,5 +1,5 @@
+import { createHmac } from "node:crypto";
 import { env, isProduction } from "@/lib/env";
-import { simulatorServiceKey } from "@/lib/simulator/service-key";
 import { appUrl } from "./app-url";
 
 /**
@@ -35,7 +35,7 @@ function simulated(configured: string | undefined): boolean {
 
 /**
  * The key sent to each service: its configured API key, or — when the simulator stands
- * in — the simulator service key (required by a locked simulator, lib/simulator/access.ts).
+ * in — the simulator service key (required by a locked simulator, lib/auth/simulator-access.ts).
  */
 export const serviceKey = {
   video: () =>
@@ -55,3 +55,35 @@ export const serviceKey = {
       ? (simulatorServiceKey() ?? env.NOTIFICATION_API_KEY)
       : env.NOTIFICATION_API_KEY,
 };
+
+/**
+ * The key this app's outbound client presents to its own simulator when ADMIN_TOKEN is
+ * set (the simulator then requires it, lib/auth/simulator-access.ts): an HMAC of the
+ * token, so the token itself never travels and the key opens nothing but the simulator.
+ * Null when no ADMIN_TOKEN is set (an open simulator asks for nothing).
+ */
+export function simulatorServiceKey(): string | null {
+  if (!env.ADMIN_TOKEN) return null;
+  return createHmac("sha256", env.ADMIN_TOKEN)
+    .update("framechain-simulator-service-key:v1")
+    .digest("hex");
+}
+
+const SIMULATOR_MEDIA_PATH = /^\/api\/simulator\/media\/[^/]+\/[a-z-]+\.(svg|mp4)$/;
+const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]"]);
+
+/**
+ * A simulator media URL made to work wherever this app now answers: the URL carries the
+ * address the app had when the media were made (`http://localhost:3000/…`), which is wrong
+ * after a port or host change. Loopback addresses are rebased onto APP_URL; anything else
+ * (a real service's URL, a public APP_URL) is returned as it is.
+ */
+export function currentMediaUrl(url: string): string;
+export function currentMediaUrl(url: string | null): string | null;
+export function currentMediaUrl(url: string | null): string | null {
+  if (!url) return url;
+  const parsed = URL.parse(url);
+  if (!parsed || !SIMULATOR_MEDIA_PATH.test(parsed.pathname) || !LOOPBACK.has(parsed.hostname))
+    return url;
+  return `${appUrl()}${parsed.pathname}`;
+}

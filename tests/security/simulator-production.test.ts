@@ -37,12 +37,12 @@ beforeAll(async () => {
   });
   route = await import("@/app/api/simulator/[...path]/route");
   (await import("@/lib/ratelimit/admin-auth")).resetAdminAuthLimiters();
-  (await import("@/lib/simulator/state")).resetSimulator();
-  serviceKey = (await import("@/lib/simulator/service-key")).simulatorServiceKey()!;
+  (await import("@/simulator/router")).resetSimulator();
+  serviceKey = (await import("@/lib/services/endpoints")).simulatorServiceKey()!;
   call = simulatorCaller(route, app.base);
 });
 afterAll(async () => {
-  (await import("@/lib/simulator/state")).resetSimulator();
+  (await import("@/simulator/router")).resetSimulator();
   await app.close();
   await attacker.close();
   restoreSettings();
@@ -225,8 +225,8 @@ describe("with it", () => {
 });
 
 describe("what a production demo needs", () => {
-  it("is named by simulatorProductionProblems, the one check the start-up refusal calls", async () => {
-    const { simulatorProductionProblems } = await import("@/lib/simulator/production");
+  it("is named by startupProblems, the one check the start-up refusal and the closed simulator call", async () => {
+    const { startupProblems: simulatorProductionProblems } = await import("@/lib/startup-summary");
     const { parseEnv } = await import("@/lib/env");
     const demo = { NODE_ENV: "production", SIMULATOR_ENABLED: "true" };
     const problems = simulatorProductionProblems(parseEnv(demo));

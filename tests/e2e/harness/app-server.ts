@@ -76,7 +76,7 @@ function run(
 const nextBin = () => path.join(APP_DIR, "node_modules", ".bin", "next");
 
 /** What a build is made from: when none of it is newer than the last build, that build is reused. */
-const BUILD_INPUT_DIRS = ["app", "lib", "public", "drizzle"];
+const BUILD_INPUT_DIRS = ["app", "lib", "simulator", "public", "drizzle"];
 const ROOT_FILE = /\.(ts|tsx|mts|mjs|js|json)$/;
 
 function newestMtime(dir: string): number {

@@ -6,7 +6,7 @@ process.env.SIMULATOR_DELAY_MS = "20";
 process.env.SIMULATOR_PROGRESS_STEPS = "1";
 vi.resetModules();
 const route = await import("@/app/api/simulator/[...path]/route");
-const { resetSimulator } = await import("@/lib/simulator/state");
+const { resetSimulator } = await import("@/simulator/router");
 
 const APP = "http://127.0.0.1:3999";
 let receiver: Awaited<ReturnType<typeof startReceiver>>;
@@ -169,6 +169,34 @@ describe("media", () => {
     expect(poster.text).toContain("&lt;script&gt;");
     expect(poster.text).not.toContain("<script");
     expect(fill(poster.text)).toBe(fill(thumbnail.text));
+  });
+
+  it("renders each take of a scene apart: its number and its prompt's hash on every card and clip (issue 15)", async () => {
+    const first = await submit("A lighthouse", "scn_takes", { sceneNumber: 2 });
+    const again = await submit("A lighthouse", "scn_takes", { sceneNumber: 2 });
+    const reworded = await submit("A lighthouse in fog", "scn_takes", { sceneNumber: 2 });
+    const card = async (taskId: string) =>
+      (await call("GET", `media/${taskId}/thumbnail.svg`)).text;
+    const label = (svg: string) => /take \d+ · #[0-9a-f]{4}/.exec(svg)?.[0];
+    const [one, two, three] = await Promise.all(
+      [first, again, reworded].map((r) => card(r.json.task_id)),
+    );
+    expect(label(one!)).toMatch(/^take 1 /);
+    expect(label(two!)).toMatch(/^take 2 /);
+    expect(label(three!)).toMatch(/^take 3 /);
+    // The same prompt hashes alike, another prompt not.
+    expect(label(two!)!.slice(-5)).toBe(label(one!)!.slice(-5));
+    expect(label(three!)!.slice(-5)).not.toBe(label(one!)!.slice(-5));
+    // A last frame of the second take says so; the clips differ too.
+    const frame = await call("POST", "last-frame/api/v1/process", {
+      video_url: `${APP}/api/simulator/media/${again.json.task_id}/video.mp4`,
+      webhook_url: receiver.callbackUrl("last-frame-complete", "job_take_frame"),
+    });
+    expect(label((await call("GET", `media/${frame.json.task_id}/last-frame.svg`)).text)).toBe(
+      label(two!),
+    );
+    const clip = async (taskId: string) => (await call("GET", `media/${taskId}/video.mp4`)).bytes;
+    expect(await clip(first.json.task_id)).not.toEqual(await clip(again.json.task_id));
   });
 
   it("serves videos as MP4 files, whole or by byte range", async () => {

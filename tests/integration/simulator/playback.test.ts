@@ -12,7 +12,7 @@ process.env.SIMULATOR_DELAY_MS = "10";
 process.env.SIMULATOR_PROGRESS_STEPS = "0";
 vi.resetModules();
 const route = await import("@/app/api/simulator/[...path]/route");
-const { resetSimulator } = await import("@/lib/simulator/state");
+const { resetSimulator } = await import("@/simulator/router");
 const call = simulatorCaller(route, "http://127.0.0.1:3999");
 
 let receiver: Awaited<ReturnType<typeof startReceiver>>;

@@ -16,7 +16,7 @@ process.env.SIMULATOR_DELAY_MS = "30";
 process.env.SIMULATOR_PROGRESS_STEPS = "2";
 vi.resetModules();
 const route = await import("@/app/api/simulator/[...path]/route");
-const { resetSimulator } = await import("@/lib/simulator/state");
+const { resetSimulator } = await import("@/simulator/router");
 const { verifyCallback } = await import("@/lib/webhooks/verify");
 const { parseCallback } = await import("@/lib/webhooks/payloads");
 const { STAGES } = await import("@/lib/webhooks/stages");

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { CLIP, renderClip } from "@/lib/simulator/clip";
-import { GLYPH_HEIGHT, GLYPH_WIDTH, glyphPixel, hasGlyph } from "@/lib/simulator/font";
-import { byteRange } from "@/lib/simulator/router";
+import { CLIP, renderClip } from "@/simulator/clip";
+import { GLYPH_HEIGHT, GLYPH_WIDTH, glyphPixel, hasGlyph } from "@/simulator/font";
+import { byteRange } from "@/simulator/router";
 
 /** Reads the file back with an independent box walker and Exp-Golomb reader. */
 type Box = { type: string; start: number; size: number };

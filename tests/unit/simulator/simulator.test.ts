@@ -1,11 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { shuffled } from "@/lib/simulator/delivery";
-import { promptMarkers } from "@/lib/simulator/markers";
-import { mediaUrl, sceneHue, wrapText, xmlEscape } from "@/lib/simulator/media";
-import { callbackSequence, progressValues } from "@/lib/simulator/payloads";
-import type { PayloadShape, SimService, SimTask, TaskOutcome } from "@/lib/simulator/state";
 import { parseCallback } from "@/lib/webhooks/payloads";
 import type { Stage } from "@/lib/webhooks/stages";
+import { promptMarkers } from "@/simulator/markers";
+import { sceneHue, takeLabel, wrapText, xmlEscape } from "@/simulator/media";
+import { callbackSequence, mediaUrl, progressValues } from "@/simulator/payloads";
+import { shuffled } from "@/simulator/stand-in";
+import type { PayloadShape, SimService, SimTask, TaskOutcome } from "@/simulator/state";
+
+const BASE = "http://127.0.0.1:3999/api/simulator";
 
 function task(service: SimService, shape: PayloadShape, outcome: TaskOutcome, ids = true): SimTask {
   return {
@@ -20,6 +22,7 @@ function task(service: SimService, shape: PayloadShape, outcome: TaskOutcome, id
     projectId: ids ? "prj_1" : null,
     sceneId: ids && service !== "stitch" ? "scn_1" : null,
     sceneNumber: 1,
+    take: 1,
     prompt: "A lighthouse",
     duration: 5,
     videoUrls:
@@ -58,7 +61,7 @@ describe("callback bodies", () => {
     "%s / %s shape / %s parses as the app's callback schema",
     (service, shape, outcome) => {
       const t = task(service, shape, outcome);
-      const bodies = callbackSequence(t, 3);
+      const bodies = callbackSequence(t, 3, BASE);
       expect(bodies).toHaveLength(service === "video" ? 4 : 1);
       const parsed = bodies.map((body) => {
         const result = parseCallback(STAGE[service], JSON.parse(JSON.stringify(body)));
@@ -86,7 +89,7 @@ describe("callback bodies", () => {
 
   it("omits ids the request did not give", () => {
     for (const shape of ["documented", "service"] as const) {
-      const body = callbackSequence(task("last-frame", shape, "completed", false), 0)[0]!;
+      const body = callbackSequence(task("last-frame", shape, "completed", false), 0, BASE)[0]!;
       expect(body.scene_id).toBeUndefined();
       expect(body.project_id).toBeUndefined();
     }
@@ -145,9 +148,18 @@ describe("media helpers", () => {
   it("gives neighbouring scenes different hues and builds short absolute URLs", () => {
     const hues = Array.from({ length: 12 }, (_, i) => sceneHue(i + 1));
     expect(new Set(hues).size).toBe(12);
-    expect(mediaUrl("task_1_ab", "last-frame")).toBe(
+    expect(mediaUrl(BASE, "task_1_ab", "last-frame")).toBe(
       "http://127.0.0.1:3999/api/simulator/media/task_1_ab/last-frame.svg",
     );
+  });
+});
+
+describe("takes", () => {
+  it("labels each take of a scene apart: its number and a hash of its prompt", () => {
+    const first = takeLabel({ take: 1, prompt: "A lighthouse" });
+    expect(first).toMatch(/^take 1 · #[0-9a-f]{4}$/);
+    expect(takeLabel({ take: 2, prompt: "A lighthouse" })).not.toBe(first);
+    expect(takeLabel({ take: 1, prompt: "A lighthouse at night" })).not.toBe(first);
   });
 });
 

@@ -1,7 +1,6 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { env } from "@/lib/env";
-import { log } from "@/lib/observability/log";
+import type { StandInOptions } from "./stand-in";
 import type { SimTask } from "./state";
 
 /**
@@ -13,7 +12,7 @@ import type { SimTask } from "./state";
  */
 export type MediaRecord = Pick<
   SimTask,
-  "id" | "service" | "sceneNumber" | "prompt" | "duration" | "videoUrls"
+  "id" | "service" | "sceneNumber" | "take" | "prompt" | "duration" | "videoUrls"
 >;
 
 /** Task ids the simulator hands out (`task_<ms>_<hex>` or a UUID): nothing else becomes a file name. */
@@ -21,7 +20,8 @@ const SAFE_ID = /^[A-Za-z0-9_-]{1,100}$/;
 const MAX_CACHED = 500;
 const recalled = new Map<string, MediaRecord>();
 
-export function mediaDir(dataDir: string = env.PGLITE_DATA_DIR): string | null {
+/** Beside the PGlite data directory; none for an in-memory database. */
+export function mediaDir(dataDir: string): string | null {
   if (dataDir.startsWith("memory://")) return null;
   return path.join(path.dirname(path.resolve(dataDir)), "simulator-media");
 }
@@ -33,13 +33,13 @@ function cache(taskId: string, record: MediaRecord) {
 }
 
 /** Called for every accepted task; a failed write only costs the cards after a restart. */
-export function rememberMedia(task: SimTask): void {
-  const dir = mediaDir();
+export function rememberMedia(task: SimTask, dir: string | null, log: StandInOptions["log"]): void {
   if (!dir || !SAFE_ID.test(task.id)) return;
   const record: MediaRecord = {
     id: task.id,
     service: task.service,
     sceneNumber: task.sceneNumber,
+    take: task.take,
     prompt: task.prompt,
     duration: task.duration,
     videoUrls: task.videoUrls,
@@ -51,7 +51,7 @@ export function rememberMedia(task: SimTask): void {
     renameSync(`${file}.tmp`, file); // never a half-written file
     cache(task.id, record);
   } catch (error) {
-    log("warn", "simulator.media_not_saved", {
+    log?.("warn", "simulator.media_not_saved", {
       task_id: task.id,
       message: (error as Error).message,
     });
@@ -59,8 +59,7 @@ export function rememberMedia(task: SimTask): void {
 }
 
 /** A task's media record from disk (after a restart), or null when there is none. */
-export function recallMedia(taskId: string): MediaRecord | null {
-  const dir = mediaDir();
+export function recallMedia(taskId: string, dir: string | null): MediaRecord | null {
   if (!dir || !SAFE_ID.test(taskId)) return null;
   const cached = recalled.get(taskId);
   if (cached) return cached;

@@ -1,96 +1,69 @@
-import { appUrl } from "@/lib/services/app-url";
+import { createHash } from "node:crypto";
 import { CLIP_LINE_CHARS, type ClipScene, renderClip } from "./clip";
-import { type MediaRecord, recallMedia } from "./media-store";
-import { boundedSet, findTask, type SimTask } from "./state";
+import type { MediaRecord } from "./media-store";
+import { MEDIA_FORMAT, type MediaKind, taskIdOfMediaUrl } from "./payloads";
+import { boundedSet } from "./state";
 
 /**
  * Media the simulated services "produce", served from
  * `/api/simulator/media/<task id>/<kind>.<svg|mp4>`: still images are SVG cards with the
- * scene's number, colour and prompt; videos are real MP4 clips of the same card
- * (lib/simulator/clip.ts), so a `<video>` element plays them.
+ * scene's number, take, colour and prompt; videos are real MP4 clips of the same card
+ * (simulator/clip.ts), so a `<video>` element plays them.
  */
-export const MEDIA_FORMAT = {
-  video: "mp4",
-  thumbnail: "svg",
-  "last-frame": "svg",
-  final: "mp4",
-  poster: "svg",
-} as const;
-export type MediaKind = keyof typeof MEDIA_FORMAT;
 
-export function mediaUrl(taskId: string, kind: MediaKind): string {
-  return `${appUrl()}/api/simulator/media/${encodeURIComponent(taskId)}/${kind}.${MEDIA_FORMAT[kind]}`;
-}
-
-const MEDIA_PATH = /^\/api\/simulator\/media\/([^/]+)\/[a-z-]+\.(svg|mp4)$/;
-
-/** The task a simulator media URL belongs to, when the URL is one of ours. */
-export function taskOfMediaUrl(url: string): SimTask | undefined {
-  const match = MEDIA_PATH.exec(new URL(url).pathname);
-  return match ? findTask(decodeURIComponent(match[1]!)) : undefined;
-}
-
-/** What a task's media are drawn from: the live task, else its record saved before a restart. */
-function mediaTask(taskId: string): MediaRecord | undefined {
-  return findTask(taskId) ?? recallMedia(taskId) ?? undefined;
-}
-
-/**
- * A simulator media URL made to work wherever this app now answers: the URL carries the
- * address the app had when the media were made (`http://localhost:3000/…`), which is wrong
- * after a port or host change. Loopback addresses are rebased onto APP_URL; anything else
- * (a real service's URL, a public APP_URL) is returned as it is.
- */
-export function currentMediaUrl(url: string): string;
-export function currentMediaUrl(url: string | null): string | null;
-export function currentMediaUrl(url: string | null): string | null {
-  if (!url) return url;
-  try {
-    const parsed = new URL(url);
-    if (!MEDIA_PATH.test(parsed.pathname) || !LOOPBACK.has(parsed.hostname)) return url;
-    return `${appUrl()}${parsed.pathname}`;
-  } catch {
-    return url;
-  }
-}
-const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]"]);
+/** The task behind a media URL: the live one, else its record saved before a restart. */
+type Lookup = (taskId: string) => MediaRecord | undefined | null;
 
 export type Media = { body: string | Uint8Array<ArrayBuffer>; contentType: string; known: boolean };
 
 /** The file behind `<kind>.<svg|mp4>` of a task; null for a name we never hand out. */
-export function renderMedia(taskId: string, file: string): Media | null {
+export function renderMedia(taskId: string, file: string, lookup: Lookup): Media | null {
   const [kind, format] = file.split(".") as [MediaKind, string];
   if (!Object.hasOwn(MEDIA_FORMAT, kind) || MEDIA_FORMAT[kind] !== format) return null;
-  const task = mediaTask(taskId);
+  const task = lookup(taskId) ?? undefined;
+  const sourceVideo = (url: string | undefined) => {
+    const source = lookup(taskIdOfMediaUrl(url) ?? "");
+    return source?.service === "video" ? source : undefined;
+  };
   if (format === "svg") {
     return {
-      body: renderStill(taskId, task, kind),
+      body: renderStill(taskId, task, kind, sourceVideo),
       contentType: "image/svg+xml; charset=utf-8",
       known: Boolean(task),
     };
   }
-  return { body: clipOf(taskId, task), contentType: "video/mp4", known: Boolean(task) };
+  return {
+    body: clipOf(taskId, task, sourceVideo),
+    contentType: "video/mp4",
+    known: Boolean(task),
+  };
 }
 
 const clipCache = new Map<string, Uint8Array<ArrayBuffer>>();
 
 /** A clip is a few tens of KB built in a few ms; players ask for it in ranges, so keep the last few. */
-function clipOf(taskId: string, task: MediaRecord | undefined): Uint8Array<ArrayBuffer> {
+function clipOf(
+  taskId: string,
+  task: MediaRecord | undefined,
+  sourceVideo: SourceVideo,
+): Uint8Array<ArrayBuffer> {
   const cached = clipCache.get(taskId);
   if (cached) return cached;
-  const clip = renderClip(task ? clipScenes(task) : [unknownScene(`task ${taskId}`)]);
+  const clip = renderClip(task ? clipScenes(task, sourceVideo) : [unknownScene(`task ${taskId}`)]);
   if (task) boundedSet(clipCache, taskId, clip, 16);
   return clip;
 }
 
-function clipScenes(task: MediaRecord): ClipScene[] {
+type SourceVideo = (url: string | undefined) => MediaRecord | undefined;
+
+function clipScenes(task: MediaRecord, sourceVideo: SourceVideo): ClipScene[] {
   const scenes = task.service === "stitch" ? task.videoUrls.map(sourceVideo) : [task];
   return scenes.map((scene, i) =>
     scene?.sceneNumber
       ? {
           hue: sceneHue(scene.sceneNumber),
           title: `Scene ${scene.sceneNumber}`,
-          lines: wrapText(scene.prompt ?? "", CLIP_LINE_CHARS, 4),
+          lines: [takeLabel(scene), ...wrapText(scene.prompt ?? "", CLIP_LINE_CHARS, 3)],
           seconds: scene.duration ?? 5,
         }
       : unknownScene(`external video ${i + 1}`),
@@ -183,7 +156,12 @@ const LABELS: Record<MediaKind, string> = {
 };
 
 /** The SVG card of a still; an unknown task (e.g. after a restart) gets a neutral one. */
-function renderStill(taskId: string, task: MediaRecord | undefined, kind: MediaKind): string {
+function renderStill(
+  taskId: string,
+  task: MediaRecord | undefined,
+  kind: MediaKind,
+  sourceVideo: SourceVideo,
+): string {
   if (!task) {
     return renderCard({
       hue: 220,
@@ -203,7 +181,7 @@ function renderStill(taskId: string, task: MediaRecord | undefined, kind: MediaK
     return renderCard({
       hue: sceneHue(first?.sceneNumber ?? 1),
       title: first?.sceneNumber ? `Scene ${first.sceneNumber}` : "Scene",
-      label: `${LABELS[kind]} · ${count} scene${count === 1 ? "" : "s"}`,
+      label: `${LABELS[kind]} · ${count} scene${count === 1 ? "" : "s"} · ${first ? takeLabel(first) : ""}`,
       body: wrapText(first?.prompt ?? "from an external video"),
       strip: scenes.map((s, i) => sceneHue(s?.sceneNumber ?? i + 1)),
     });
@@ -214,18 +192,19 @@ function renderStill(taskId: string, task: MediaRecord | undefined, kind: MediaK
   return renderCard({
     hue: sceneHue(number ?? 0),
     title: number ? `Scene ${number}` : "Scene",
-    label: LABELS[kind],
+    label: scene ? `${LABELS[kind]} · ${takeLabel(scene)}` : LABELS[kind],
     body: wrapText(scene?.prompt ?? "from an external video"),
   });
 }
 
-function sourceVideo(url: string | undefined): MediaRecord | undefined {
-  if (!url) return undefined;
-  try {
-    const match = MEDIA_PATH.exec(new URL(url).pathname);
-    const task = match ? mediaTask(decodeURIComponent(match[1]!)) : undefined;
-    return task?.service === "video" ? task : undefined;
-  } catch {
-    return undefined;
-  }
+/**
+ * Which take a scene's media show, so that re-shoots of a scene look different (issue 15):
+ * the take number and a short hash of its prompt, e.g. "take 2 · #3fa9".
+ */
+export function takeLabel(scene: Pick<MediaRecord, "take" | "prompt">): string {
+  const hash = createHash("sha256")
+    .update(scene.prompt ?? "")
+    .digest("hex")
+    .slice(0, 4);
+  return `take ${scene.take ?? 1} · #${hash}`;
 }

@@ -1,12 +1,11 @@
 /**
- * The simulator's memory: tasks, idempotency keys, counters and the request log. It
- * lives on globalThis so that dev-mode module reloads keep it, and every collection is
- * bounded so a long soak run cannot grow it without limit.
+ * A stand-in's memory: tasks, idempotency keys, counters, and the records of every request
+ * and callback. Each stand-in has its own; every collection is bounded (`limit`) so a long
+ * dev server or soak run cannot grow it without limit.
  */
 
-import { rememberMedia } from "./media-store";
-
 export type SimService = "video" | "last-frame" | "stitch";
+export type ServiceName = SimService | "notify";
 export type PayloadShape = "documented" | "service";
 export type TaskOutcome = "completed" | "failed" | "silent";
 
@@ -24,6 +23,8 @@ export type SimTask = {
   projectId: string | null;
   sceneId: string | null;
   sceneNumber: number | null;
+  /** Which accepted video task of its scene this is (1 = first take), for the media cards. */
+  take: number | null;
   prompt: string | null;
   duration: number | null;
   /** What the request asked to process (last-frame: one video, stitch: all of them). */
@@ -36,6 +37,44 @@ export type SimTask = {
   createdAt: number;
   /** The body the submission was answered with (replayed for the same Idempotency-Key). */
   answer: Record<string, unknown>;
+};
+
+/** Every request a stand-in received, as answered (the integration tests and the soak audit these). */
+export type RequestRecord = {
+  service: ServiceName;
+  /** The path below where the stand-in is mounted, e.g. `/video/api/v1/tasks/submit`. */
+  path: string;
+  headers: Record<string, string>;
+  body: Record<string, unknown>;
+  idempotencyKey: string;
+  status: number;
+  /** The task answered with (a replay: the original one); null for 4xx/5xx and notifications. */
+  taskId: string | null;
+  receivedAt: number;
+  answeredAt: number;
+};
+
+/** Every callback a stand-in sent. */
+export type Delivery = {
+  stage: Stage;
+  taskId: string;
+  /** To the callback URL we were given, or (early ones) to the bare endpoint signed by header. */
+  via: "callback-url" | "signed-body";
+  duplicate: boolean;
+  early: boolean;
+  attempts: number;
+  /** Final HTTP status, or null when it never got through. */
+  status: number | null;
+  answer: Record<string, unknown> | null;
+  sentAt: number;
+  answeredAt: number | null;
+};
+
+export type Stage = "video-complete" | "last-frame-complete" | "stitch-complete";
+export const STAGE_OF: Record<SimService, Stage> = {
+  video: "video-complete",
+  "last-frame": "last-frame-complete",
+  stitch: "stitch-complete",
 };
 
 export type Submission = {
@@ -70,12 +109,9 @@ export type CallbackCounts = {
   duplicated: number;
 };
 
-const MAX_TASKS = 5000;
-const MAX_SUBMISSIONS = 2000;
 const MAX_NOTIFICATIONS = 200;
-const MAX_COUNTERS = 10_000;
 
-function emptyCounts(): Record<SimService | "notify", ServiceCounts> {
+function emptyCounts(): Record<ServiceName, ServiceCounts> {
   const counts = () => ({ received: 0, accepted: 0, replayed: 0, invalid: 0, unavailable: 0 });
   return { video: counts(), "last-frame": counts(), stitch: counts(), notify: counts() };
 }
@@ -84,33 +120,30 @@ function emptyCallbackCounts(): CallbackCounts {
   return { sent: 0, delivered: 0, rejected: 0, retried: 0, gave_up: 0, duplicated: 0 };
 }
 
-function createStore() {
+export function createState(limit: number) {
   return {
+    limit,
     /** Bumped by reset(): pending deliveries of an older generation give up. */
     generation: 0,
     tasks: new Map<string, SimTask>(),
     /** `${service}:${Idempotency-Key}` → task id */
     idempotency: new Map<string, string>(),
-    /** Accepted video tasks per scene id (for `[fail-once]`). */
+    /** Accepted video tasks per scene id (for `[fail-once]` and the take number). */
     sceneAttempts: new Map<string, number>(),
     /** Submissions seen per job (for `[flaky]`). */
     flakyAttempts: new Map<string, number>(),
     timers: new Set<ReturnType<typeof setTimeout>>(),
+    /** Callbacks scheduled or being delivered. */
+    inFlight: 0,
     counts: emptyCounts(),
     callbacks: emptyCallbackCounts(),
+    requests: [] as RequestRecord[],
+    deliveries: [] as Delivery[],
     submissions: [] as Submission[],
     notifications: [] as Record<string, unknown>[],
-    overrides: {} as Record<string, unknown>,
   };
 }
-
-type Store = ReturnType<typeof createStore>;
-const globalStore = globalThis as unknown as { __framechainSimulator?: Store };
-
-export function store(): Store {
-  globalStore.__framechainSimulator ??= createStore();
-  return globalStore.__framechainSimulator;
-}
+export type State = ReturnType<typeof createState>;
 
 /** Map.set that evicts the oldest entries beyond `max` (Maps keep insertion order). */
 export function boundedSet<K, V>(map: Map<K, V>, key: K, value: V, max: number) {
@@ -127,12 +160,10 @@ export function boundedPush<T>(list: T[], item: T, max: number) {
   if (list.length > max) list.splice(0, list.length - max);
 }
 
-export function saveTask(task: SimTask) {
-  const s = store();
-  boundedSet(s.tasks, task.id, task, MAX_TASKS);
-  rememberMedia(task); // its media must still render after a restart
+export function saveTask(s: State, task: SimTask) {
+  boundedSet(s.tasks, task.id, task, s.limit);
   if (task.idempotencyKey)
-    boundedSet(s.idempotency, `${task.service}:${task.idempotencyKey}`, task.id, MAX_TASKS);
+    boundedSet(s.idempotency, `${task.service}:${task.idempotencyKey}`, task.id, s.limit);
   boundedPush(
     s.submissions,
     {
@@ -149,51 +180,47 @@ export function saveTask(task: SimTask) {
       delay_ms: task.delayMs,
       at: new Date(task.createdAt).toISOString(),
     },
-    MAX_SUBMISSIONS,
+    s.limit,
   );
 }
 
-export function findTask(id: string): SimTask | undefined {
-  return store().tasks.get(id);
-}
-
-export function findByIdempotencyKey(service: SimService, key: string): SimTask | undefined {
-  const id = store().idempotency.get(`${service}:${key}`);
-  return id ? store().tasks.get(id) : undefined;
+export function findByIdempotencyKey(
+  s: State,
+  service: SimService,
+  key: string,
+): SimTask | undefined {
+  const id = s.idempotency.get(`${service}:${key}`);
+  return id ? s.tasks.get(id) : undefined;
 }
 
 /** Increments a bounded counter and returns its value before the increment. */
-export function countUp(map: Map<string, number>, key: string): number {
+export function countUp(s: State, map: Map<string, number>, key: string): number {
   const before = map.get(key) ?? 0;
-  boundedSet(map, key, before + 1, MAX_COUNTERS);
+  boundedSet(map, key, before + 1, s.limit);
   return before;
 }
 
-export function recordNotification(body: Record<string, unknown>) {
+export function recordNotification(s: State, body: Record<string, unknown>) {
   boundedPush(
-    store().notifications,
+    s.notifications,
     { ...body, received_at: new Date().toISOString() },
     MAX_NOTIFICATIONS,
   );
 }
 
-/** A timer the simulator can cancel on reset. */
-export function later(ms: number, fn: () => void) {
-  const s = store();
-  const timer = setTimeout(() => {
-    s.timers.delete(timer);
-    fn();
-  }, ms);
-  s.timers.add(timer);
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => later(ms, resolve));
+/** A timer the stand-in can cancel on reset. */
+export function sleep(s: State, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      s.timers.delete(timer);
+      resolve();
+    }, ms);
+    s.timers.add(timer);
+  });
 }
 
 /** The request log of `GET /api/simulator/requests`. */
-export function requestLog() {
-  const s = store();
+export function requestLog(s: State) {
   return {
     counts: s.counts,
     callbacks: s.callbacks,
@@ -204,18 +231,25 @@ export function requestLog() {
 }
 
 /** Forgets the request log and counters (tasks stay: their media must keep rendering). */
-export function clearRequestLog() {
-  const s = store();
+export function clearRequestLog(s: State) {
   s.counts = emptyCounts();
   s.callbacks = emptyCallbackCounts();
   s.submissions = [];
   s.notifications = [];
+  s.requests.length = 0;
+  s.deliveries.length = 0;
+}
+
+/** Pending callbacks cancelled: deliveries under way give up; the records stay. */
+export function stopCallbacks(s: State) {
+  for (const timer of s.timers) clearTimeout(timer);
+  s.timers.clear();
+  s.generation++;
 }
 
 /** Everything back to a fresh start, pending callbacks cancelled (tests). */
-export function resetSimulator() {
-  const s = store();
-  for (const timer of s.timers) clearTimeout(timer);
-  const generation = s.generation + 1;
-  globalStore.__framechainSimulator = { ...createStore(), generation };
+export function resetState(s: State) {
+  stopCallbacks(s);
+  clearRequestLog(s);
+  for (const map of [s.tasks, s.idempotency, s.sceneAttempts, s.flakyAttempts]) map.clear();
 }

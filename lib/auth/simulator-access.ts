@@ -5,13 +5,13 @@ import { isValidSession, SESSION_COOKIE, tokenMatches } from "@/lib/auth/session
 import { env, isProduction } from "@/lib/env";
 import { clientIp } from "@/lib/ratelimit";
 import { appUrl } from "@/lib/services/app-url";
+import { simulatorServiceKey } from "@/lib/services/endpoints";
+import { startupProblems } from "@/lib/startup-summary";
 import type { Stage } from "@/lib/webhooks/stages";
-import { simulatorProductionProblems } from "./production";
-import { simulatorServiceKey } from "./service-key";
-import type { SimService } from "./state";
 
 /**
- * Who may use the simulator, and where it may call back (CONTRACT.md §5, issue 11 item 6).
+ * Who may use the simulator (simulator/, served by app/api/simulator), and where it may
+ * call back (CONTRACT.md §5, issue 11 item 6).
  *
  * Locked — in production (a demo: SIMULATOR_ENABLED=true) or whenever ADMIN_TOKEN is set —
  * every `/api/simulator/*` route needs what `/api/v1/*` needs: the admin token as a bearer
@@ -35,7 +35,7 @@ export async function checkSimulatorAccess(request: Request): Promise<Response |
   if (!simulatorLocked()) return null;
   const token = env.ADMIN_TOKEN;
   if (!token) {
-    const problems = simulatorProductionProblems(env);
+    const problems = startupProblems(env);
     return NextResponse.json(
       {
         error: `The simulator is closed: ${problems.join(" ") || "set ADMIN_TOKEN (at least 16 characters)."}`,
@@ -96,20 +96,14 @@ function cookieValue(header: string | null, name: string): string | undefined {
   return undefined;
 }
 
-const STAGE_OF: Record<SimService, Stage> = {
-  video: "video-complete",
-  "last-frame": "last-frame-complete",
-  stitch: "stitch-complete",
-};
-
 /**
  * Where a task's callbacks go. Locked: this app's own endpoint for the stage, built from
  * its own address, keeping only the `ref` and `sig` the handed URL carried (our job id
  * and its signature). Open: the handed URL as it is.
  */
-export function callbackTarget(service: SimService, handed: string): string {
+export function simulatorCallbackTarget(stage: Stage, handed: string): string {
   if (!simulatorLocked()) return handed;
-  const own = new URL(`${appUrl()}/api/webhooks/${STAGE_OF[service]}`);
+  const own = new URL(`${appUrl()}/api/webhooks/${stage}`);
   let given: URL | null = null;
   try {
     given = new URL(handed);

@@ -1,4 +1,3 @@
-import { mediaUrl } from "./media";
 import type { SimTask } from "./state";
 
 /**
@@ -10,9 +9,42 @@ import type { SimTask } from "./state";
  */
 export type CallbackBody = Record<string, unknown>;
 
-export function callbackSequence(task: SimTask, progressSteps: number): CallbackBody[] {
+/**
+ * The media a task "produces" live at `<media base>/media/<task id>/<kind>.<svg|mp4>`: the
+ * simulator serves them (simulator/media.ts); other stand-ins only hand the URLs out.
+ */
+export const MEDIA_FORMAT = {
+  video: "mp4",
+  thumbnail: "svg",
+  "last-frame": "svg",
+  final: "mp4",
+  poster: "svg",
+} as const;
+export type MediaKind = keyof typeof MEDIA_FORMAT;
+
+export function mediaUrl(mediaBase: string, taskId: string, kind: MediaKind): string {
+  return `${mediaBase}/media/${encodeURIComponent(taskId)}/${kind}.${MEDIA_FORMAT[kind]}`;
+}
+
+export const MEDIA_PATH = /\/media\/([^/]+)\/[a-z-]+\.(svg|mp4)$/;
+
+/** The task id in a media URL a stand-in handed out, if the URL is one. */
+export function taskIdOfMediaUrl(url: string | undefined): string | null {
+  try {
+    const match = MEDIA_PATH.exec(new URL(url ?? "").pathname);
+    return match ? decodeURIComponent(match[1]!) : null;
+  } catch {
+    return null;
+  }
+}
+
+export function callbackSequence(
+  task: SimTask,
+  progressSteps: number,
+  mediaBase: string,
+): CallbackBody[] {
   const progress = task.service === "video" ? progressBodies(task, progressSteps) : [];
-  return [...progress, terminalBody(task)];
+  return [...progress, terminalBody(task, mediaBase)];
 }
 
 /** Rising progress strictly between 0 and 100, e.g. 33 and 67 for two steps. */
@@ -34,15 +66,16 @@ function progressBodies(task: SimTask, steps: number): CallbackBody[] {
   );
 }
 
-export function terminalBody(task: SimTask): CallbackBody {
+export function terminalBody(task: SimTask, mediaBase: string): CallbackBody {
   if (task.outcome === "failed") return failedBody(task);
+  const media = (kind: MediaKind) => mediaUrl(mediaBase, task.id, kind);
   const processingTime = Math.round(task.delayMs / 100) / 10;
   switch (task.service) {
     case "video":
       return task.shape === "documented"
         ? documented(task, "completed", {
-            video_url: mediaUrl(task.id, "video"),
-            thumbnail_url: mediaUrl(task.id, "thumbnail"),
+            video_url: media("video"),
+            thumbnail_url: media("thumbnail"),
             duration: task.duration,
             fps: 24,
             width: 1280,
@@ -55,8 +88,8 @@ export function terminalBody(task: SimTask): CallbackBody {
             ...projectOf(task),
             status: "completed",
             result: {
-              video_url: mediaUrl(task.id, "video"),
-              thumbnail_url: mediaUrl(task.id, "thumbnail"),
+              video_url: media("video"),
+              thumbnail_url: media("thumbnail"),
               ...(task.sceneId ? { scene_id: task.sceneId } : {}),
               duration: task.duration,
               fps: 24,
@@ -69,7 +102,7 @@ export function terminalBody(task: SimTask): CallbackBody {
     case "last-frame":
       return task.shape === "documented"
         ? documented(task, "completed", {
-            last_frame_url: mediaUrl(task.id, "last-frame"),
+            last_frame_url: media("last-frame"),
             width: 1280,
             height: 720,
             format: "svg",
@@ -78,14 +111,14 @@ export function terminalBody(task: SimTask): CallbackBody {
         : {
             task_id: task.id,
             status: "completed",
-            image_url: mediaUrl(task.id, "last-frame"),
+            image_url: media("last-frame"),
             metadata: { processing_time: processingTime },
           };
     case "stitch":
       return task.shape === "documented"
         ? documented(task, "completed", {
-            final_video_url: mediaUrl(task.id, "final"),
-            thumbnail_url: mediaUrl(task.id, "poster"),
+            final_video_url: media("final"),
+            thumbnail_url: media("poster"),
             total_scenes: task.videoUrls.length,
             format: "svg",
             resolution: "1280x720",
@@ -94,7 +127,7 @@ export function terminalBody(task: SimTask): CallbackBody {
         : {
             task_id: task.id,
             status: "completed",
-            video_result_url: mediaUrl(task.id, "final"),
+            video_result_url: media("final"),
             metadata: { total_videos: task.videoUrls.length, processing_time: processingTime },
           };
   }
