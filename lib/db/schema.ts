@@ -153,7 +153,11 @@ export const jobs = pgTable(
     index("jobs_due_idx").on(t.runAt).where(sql`${t.status} = 'queued'`),
     index("jobs_lease_idx").on(t.deadlineAt).where(sql`${t.status} = 'running'`),
     index("jobs_deadline_idx").on(t.deadlineAt).where(sql`${t.status} = 'waiting'`),
-    index("jobs_external_task_idx").on(t.externalTaskId),
+    // Partial: a job has no task id until its submission is recorded, and a null entry per
+    // insert and per (never HOT) status update is index work no lookup uses.
+    index("jobs_external_task_idx")
+      .on(t.externalTaskId)
+      .where(sql`${t.externalTaskId} is not null`),
     index("jobs_project_idx").on(t.projectId),
     check("jobs_kind_ck", oneOf(t.kind, JOB_KINDS)),
     check("jobs_status_ck", oneOf(t.status, JOB_STATUSES)),
@@ -198,7 +202,8 @@ export const webhookEvents = pgTable(
  * both write this row by its key with ON CONFLICT, which waits for and sees the other's row
  * even when it committed after the statement's snapshot — so whichever of the two comes
  * second knows the other happened, and no timed second look is needed. Rows are short-lived:
- * the sweep deletes them once the submission is recorded.
+ * the sweep deletes them once the submission is recorded. UNLOGGED (migration 0010): no WAL;
+ * a crash loses them, and then the sweep's net applies what was parked.
  */
 export const taskHandshakes = pgTable(
   "task_handshakes",
