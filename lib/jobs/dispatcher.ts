@@ -30,21 +30,38 @@ export async function dispatchDueJobs({ batch = 20, maxRounds = 50 } = {}): Prom
   for (let round = 0; round < maxRounds; round++) {
     const claimed = await claimDueJobs(batch);
     if (claimed.length === 0) break;
-    const results = await Promise.allSettled(claimed.map((job) => deliver(job)));
-    for (const [i, result] of results.entries()) {
-      // A delivery that could not record its outcome (e.g. the database went away) keeps its
-      // job `running` until the lease ends, then it is claimed again: logged, not lost.
-      if (result.status === "rejected") {
-        log("error", "dispatch.delivery_failed", {
-          job_id: claimed[i]?.id,
-          message: (result.reason as Error)?.message ?? String(result.reason),
-        });
-      }
-    }
+    await deliverAll(claimed);
     delivered += claimed.length;
     if (claimed.length < batch) break;
   }
   return delivered;
+}
+
+/**
+ * Claims the jobs a NOTIFY named, by id, and delivers them: a primary-key look-up instead of
+ * the scan for due jobs. One another dispatcher claimed first (every listener hears every
+ * NOTIFY) is skipped. Returns how many it delivered.
+ */
+export async function dispatchNotifiedJobs(ids: string[]): Promise<number> {
+  const run = await getSql();
+  const rows = await run.query<JobRow>(CLAIM_BY_ID, [ids.join(","), leaseSeconds()]);
+  const claimed = rows.map(claimedJob);
+  await deliverAll(claimed);
+  return claimed.length;
+}
+
+async function deliverAll(claimed: ClaimedJob[]) {
+  const results = await Promise.allSettled(claimed.map((job) => deliver(job)));
+  for (const [i, result] of results.entries()) {
+    // A delivery that could not record its outcome (e.g. the database went away) keeps its
+    // job `running` until the lease ends, then it is claimed again: logged, not lost.
+    if (result.status === "rejected") {
+      log("error", "dispatch.delivery_failed", {
+        job_id: claimed[i]?.id,
+        message: (result.reason as Error)?.message ?? String(result.reason),
+      });
+    }
+  }
 }
 
 type JobRow = {
@@ -68,6 +85,15 @@ where id in (
   select id from jobs
   where (status = 'queued' and run_at <= now()) or (status = 'running' and deadline_at < now())
   order by run_at limit $1::int
+  for update skip locked)
+returning id, kind, project_id, scene_id, attempt, deliveries, payload, external_task_id`;
+
+/** The same claim for named jobs (ids comma-separated: one text parameter on either driver). */
+const CLAIM_BY_ID = `update jobs set status = 'running', deliveries = deliveries + 1,
+  deadline_at = now() + make_interval(secs => $2::float8), updated_at = now()
+where id in (
+  select id from jobs
+  where id = any (string_to_array($1::text, ',')) and status = 'queued' and run_at <= now()
   for update skip locked)
 returning id, kind, project_id, scene_id, attempt, deliveries, payload, external_task_id`;
 

@@ -12,16 +12,25 @@ export type DispatchMode = "after-response" | "elsewhere" | "here";
 
 /** At most this many dispatch loops per thread; more wake-ups just ask them to go round again. */
 const MAX_LOOPS = 4;
-type State = { mode: DispatchMode; loops: number; again: boolean; running: Set<Promise<void>> };
+type State = {
+  mode: DispatchMode;
+  loops: number;
+  again: boolean;
+  /** Jobs a NOTIFY named, not yet claimed by a loop here. */
+  notified: Set<string>;
+  running: Set<Promise<void>>;
+};
 // On globalThis: dev reloads modules, and the mode is set once at start.
 const holder = globalThis as unknown as { __framechainDispatch?: State };
 holder.__framechainDispatch ??= {
   mode: "after-response",
   loops: 0,
   again: false,
+  notified: new Set(),
   running: new Set(),
 };
 const state = holder.__framechainDispatch;
+state.notified ??= new Set(); // a state kept across a dev reload from before this field
 
 export function setDispatchMode(mode: DispatchMode) {
   state.mode = mode;
@@ -63,18 +72,40 @@ const loadDispatcher = () => {
  * started has finished, or at once when it asked a running loop to go round again.
  */
 export async function runDispatch(): Promise<void> {
+  return startLoop(true);
+}
+
+/**
+ * A NOTIFY named a job just queued: it is claimed by its id (a primary-key look-up) rather
+ * than by a scan for due jobs. Several named while the loops are busy are claimed together.
+ */
+export function dispatchNotified(jobId: string) {
+  state.notified.add(jobId);
+  void startLoop(false);
+}
+
+async function startLoop(due: boolean): Promise<void> {
   if (state.loops >= MAX_LOOPS) {
-    state.again = true;
-    return;
+    if (due) state.again = true;
+    return; // a running loop takes the notified ids on its next pass
   }
   state.loops++;
   const loop = (async () => {
     try {
-      const { dispatchDueJobs } = await loadDispatcher();
-      do {
-        state.again = false;
-        await dispatchDueJobs();
-      } while (state.again);
+      const { dispatchDueJobs, dispatchNotifiedJobs } = await loadDispatcher();
+      let general = due;
+      for (;;) {
+        const ids = [...state.notified];
+        state.notified.clear();
+        if (ids.length) await dispatchNotifiedJobs(ids);
+        if (general) {
+          state.again = false;
+          await dispatchDueJobs();
+        }
+        general = state.again;
+        // Checked and left in one synchronous step: a wake-up cannot fall in between.
+        if (!general && state.notified.size === 0) break;
+      }
     } catch (error) {
       console.error("[framechain] dispatch failed", error);
     } finally {

@@ -4,7 +4,7 @@ import { env } from "@/lib/env";
 import { log } from "@/lib/observability/log";
 import { JOBS_CHANNEL } from "@/lib/pipeline/store";
 import { startDeliveries } from "./deliveries";
-import { dispatchIdle, runDispatch, setDispatchMode } from "./schedule";
+import { dispatchIdle, dispatchNotified, runDispatch, setDispatchMode } from "./schedule";
 import { startSweeper } from "./sweeper";
 
 export type DispatchWorker = {
@@ -32,12 +32,16 @@ export async function startDispatchWorker({
   // What the dispatcher itself schedules (retries, jobs a parked callback queued) runs here too.
   setDispatchMode("here");
   let stopping = false;
+  // The payload is the queued job's id: claimed by id, no scan for due jobs.
+  const wakeFor = (jobId: string) => {
+    if (!stopping) dispatchNotified(jobId);
+  };
   const wake = () => {
     if (!stopping) void runDispatch();
   };
   // The third callback runs once LISTEN is in place and again after each reconnect: a pass
   // then delivers whatever was queued while nobody listened (at start: while no worker ran).
-  const listening = await connection.sql.listen(JOBS_CHANNEL, wake, wake);
+  const listening = await connection.sql.listen(JOBS_CHANNEL, wakeFor, wake);
   const stopSweeper = startSweeper(sweepIntervalMs);
   // The second loop: project events to users' endpoints, woken by its own channel.
   const deliveries = await startDeliveries({ sweepIntervalMs });

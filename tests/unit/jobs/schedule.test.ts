@@ -15,11 +15,17 @@ const dispatchDueJobs = vi.fn(async () => {
   active--;
   return 0;
 });
-vi.mock("@/lib/jobs/dispatcher", () => ({ dispatchDueJobs: () => dispatchDueJobs() }));
+const dispatchNotifiedJobs = vi.fn(async (ids: string[]) => {
+  await gate;
+  return ids.length;
+});
+vi.mock("@/lib/jobs/dispatcher", () => ({
+  dispatchDueJobs: () => dispatchDueJobs(),
+  dispatchNotifiedJobs: (ids: string[]) => dispatchNotifiedJobs(ids),
+}));
 
-const { dispatchIdle, runDispatch, scheduleDispatch, setDispatchMode } = await import(
-  "@/lib/jobs/schedule"
-);
+const { dispatchIdle, dispatchNotified, runDispatch, scheduleDispatch, setDispatchMode } =
+  await import("@/lib/jobs/schedule");
 
 const ticks = async (n = 5) => {
   for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve));
@@ -28,6 +34,7 @@ const ticks = async (n = 5) => {
 beforeEach(() => {
   after.mockClear();
   dispatchDueJobs.mockClear();
+  dispatchNotifiedJobs.mockClear();
   maxActive = 0;
   gate = Promise.resolve();
 });
@@ -83,6 +90,27 @@ describe("runDispatch", () => {
     // The 6 extra wake-ups became passes after the busy ones, not 6 more loops.
     expect(dispatchDueJobs.mock.calls.length).toBeGreaterThan(4);
     expect(dispatchDueJobs.mock.calls.length).toBeLessThan(10);
+  });
+
+  it("a job named by a NOTIFY is claimed by its id, with no scan for due jobs; ids named while a loop is busy are claimed together", async () => {
+    let release = () => {};
+    gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    dispatchNotified("job_a");
+    await vi.waitFor(() => expect(dispatchNotifiedJobs).toHaveBeenCalledTimes(1), {
+      timeout: 30_000,
+    });
+    expect(dispatchNotifiedJobs).toHaveBeenLastCalledWith(["job_a"]);
+    // Four loops at most: the fifth and sixth ids wait for a busy loop's next pass.
+    for (const id of ["job_b", "job_c", "job_d", "job_e", "job_f"]) dispatchNotified(id);
+    await ticks();
+    gate = Promise.resolve();
+    release();
+    await dispatchIdle();
+    const claimed = dispatchNotifiedJobs.mock.calls.flatMap(([ids]) => ids);
+    expect(claimed.sort()).toEqual(["job_a", "job_b", "job_c", "job_d", "job_e", "job_f"]);
+    expect(dispatchDueJobs).not.toHaveBeenCalled();
   });
 
   it("dispatchIdle waits for the loops under way", async () => {
