@@ -77,46 +77,14 @@ export const STAGE_OF: Record<SimService, Stage> = {
   stitch: "stitch-complete",
 };
 
-export type Submission = {
-  service: SimService;
-  task_id: string;
-  job_id: string | null;
-  idempotency_key: string | null;
-  project_id: string | null;
-  scene_id: string | null;
-  start_image_url: string | null;
-  video_urls: string[];
-  outcome: TaskOutcome;
-  shape: PayloadShape;
-  delay_ms: number;
-  at: string;
-};
-
-export type ServiceCounts = {
-  received: number;
-  accepted: number;
-  replayed: number;
-  invalid: number;
-  unavailable: number;
-};
-
-export type CallbackCounts = {
-  sent: number;
-  delivered: number;
-  rejected: number;
-  retried: number;
-  gave_up: number;
-  duplicated: number;
-};
-
 const MAX_NOTIFICATIONS = 200;
 
-function emptyCounts(): Record<ServiceName, ServiceCounts> {
+function emptyCounts() {
   const counts = () => ({ received: 0, accepted: 0, replayed: 0, invalid: 0, unavailable: 0 });
   return { video: counts(), "last-frame": counts(), stitch: counts(), notify: counts() };
 }
 
-function emptyCallbackCounts(): CallbackCounts {
+function emptyCallbackCounts() {
   return { sent: 0, delivered: 0, rejected: 0, retried: 0, gave_up: 0, duplicated: 0 };
 }
 
@@ -139,7 +107,8 @@ export function createState(limit: number) {
     callbacks: emptyCallbackCounts(),
     requests: [] as RequestRecord[],
     deliveries: [] as Delivery[],
-    submissions: [] as Submission[],
+    /** Tasks left out of the request log (it was cleared after them). */
+    unlogged: new Set<string>(),
     notifications: [] as Record<string, unknown>[],
   };
 }
@@ -164,24 +133,6 @@ export function saveTask(s: State, task: SimTask) {
   boundedSet(s.tasks, task.id, task, s.limit);
   if (task.idempotencyKey)
     boundedSet(s.idempotency, `${task.service}:${task.idempotencyKey}`, task.id, s.limit);
-  boundedPush(
-    s.submissions,
-    {
-      service: task.service,
-      task_id: task.id,
-      job_id: task.jobId,
-      idempotency_key: task.idempotencyKey,
-      project_id: task.projectId,
-      scene_id: task.sceneId,
-      start_image_url: task.startImageUrl,
-      video_urls: task.videoUrls,
-      outcome: task.outcome,
-      shape: task.shape,
-      delay_ms: task.delayMs,
-      at: new Date(task.createdAt).toISOString(),
-    },
-    s.limit,
-  );
 }
 
 export function findByIdempotencyKey(
@@ -225,7 +176,22 @@ export function requestLog(s: State) {
     counts: s.counts,
     callbacks: s.callbacks,
     pending_timers: s.timers.size,
-    submissions: s.submissions,
+    submissions: [...s.tasks.values()]
+      .filter((task) => !s.unlogged.has(task.id))
+      .map((task) => ({
+        service: task.service,
+        task_id: task.id,
+        job_id: task.jobId,
+        idempotency_key: task.idempotencyKey,
+        project_id: task.projectId,
+        scene_id: task.sceneId,
+        start_image_url: task.startImageUrl,
+        video_urls: task.videoUrls,
+        outcome: task.outcome,
+        shape: task.shape,
+        delay_ms: task.delayMs,
+        at: new Date(task.createdAt).toISOString(),
+      })),
     notifications: s.notifications,
   };
 }
@@ -234,7 +200,7 @@ export function requestLog(s: State) {
 export function clearRequestLog(s: State) {
   s.counts = emptyCounts();
   s.callbacks = emptyCallbackCounts();
-  s.submissions = [];
+  s.unlogged = new Set(s.tasks.keys());
   s.notifications = [];
   s.requests.length = 0;
   s.deliveries.length = 0;
@@ -250,6 +216,6 @@ export function stopCallbacks(s: State) {
 /** Everything back to a fresh start, pending callbacks cancelled (tests). */
 export function resetState(s: State) {
   stopCallbacks(s);
-  clearRequestLog(s);
   for (const map of [s.tasks, s.idempotency, s.sceneAttempts, s.flakyAttempts]) map.clear();
+  clearRequestLog(s);
 }

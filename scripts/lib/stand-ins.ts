@@ -1,3 +1,4 @@
+import type { Knobs } from "@/simulator/knobs";
 import { serveStandIn } from "@/simulator/serve";
 import type { Delivery, RequestRecord, ServiceName, Stage } from "@/simulator/state";
 
@@ -28,6 +29,14 @@ export type Faults = {
   earlyCallbackRate: number;
 };
 
+const KNOB_OF_FAULT = {
+  answerDelayMs: "answer_delay_ms",
+  callbacks: "callbacks",
+  duplicateRate: "duplicate_rate",
+  unavailableRate: "unavailable_rate",
+  earlyCallbackRate: "early_callback_rate",
+} as const satisfies Record<Exclude<keyof Faults, "callbackDelayMs">, keyof Knobs>;
+
 export type StandIns = Awaited<ReturnType<typeof startStandIns>>;
 
 export async function startStandIns(options: {
@@ -45,45 +54,24 @@ export async function startStandIns(options: {
   });
   const k = served.knobs;
   // The fault settings, read and written through to the stand-in's knobs.
-  const faults: Faults = {
-    get answerDelayMs() {
-      return k.answer_delay_ms;
-    },
-    set answerDelayMs(value) {
-      k.answer_delay_ms = value;
-    },
-    get callbacks() {
-      return k.callbacks;
-    },
-    set callbacks(value) {
-      k.callbacks = value;
-    },
-    get callbackDelayMs(): [number, number] {
-      return [k.delay_ms, k.delay_ms + k.delay_jitter_ms];
-    },
-    set callbackDelayMs([min, max]) {
+  const faults = {} as Faults;
+  for (const [fault, knob] of Object.entries(KNOB_OF_FAULT)) {
+    Object.defineProperty(faults, fault, {
+      enumerable: true,
+      get: () => k[knob],
+      set: (value: never) => {
+        k[knob] = value;
+      },
+    });
+  }
+  Object.defineProperty(faults, "callbackDelayMs", {
+    enumerable: true,
+    get: () => [k.delay_ms, k.delay_ms + k.delay_jitter_ms],
+    set: ([min, max]: [number, number]) => {
       k.delay_ms = min;
       k.delay_jitter_ms = max - min;
     },
-    get duplicateRate() {
-      return k.duplicate_rate;
-    },
-    set duplicateRate(value) {
-      k.duplicate_rate = value;
-    },
-    get unavailableRate() {
-      return k.unavailable_rate;
-    },
-    set unavailableRate(value) {
-      k.unavailable_rate = value;
-    },
-    get earlyCallbackRate() {
-      return k.early_callback_rate;
-    },
-    set earlyCallbackRate(value) {
-      k.early_callback_rate = value;
-    },
-  };
+  });
   Object.assign(faults, options.faults);
   return Object.assign(served, { faults, submissions: served.requests });
 }
