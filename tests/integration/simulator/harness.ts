@@ -1,6 +1,7 @@
 import { createHmac } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, beforeEach } from "vitest";
 
 /** A callback received by the local receiver: the exact bytes and headers the simulator sent. */
 export type Received = {
@@ -47,6 +48,26 @@ export async function startReceiver() {
     forTask: (taskId: string) => received.filter((r) => r.body.task_id === taskId),
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
+}
+
+export type Receiver = Awaited<ReturnType<typeof startReceiver>>;
+
+/** One receiver for a test file, emptied before each test, with the simulator reset around them. */
+export function receiverPerFile(resetSimulator: () => void): Receiver {
+  const receiver = {} as Receiver;
+  beforeAll(async () => {
+    Object.assign(receiver, await startReceiver());
+  });
+  afterAll(async () => {
+    resetSimulator();
+    await receiver.close();
+  });
+  beforeEach(() => {
+    resetSimulator();
+    receiver.received.length = 0;
+    receiver.answers.length = 0;
+  });
+  return receiver;
 }
 
 export async function waitFor<T>(

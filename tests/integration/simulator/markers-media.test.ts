@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { type Json, type Received, simulatorCaller, startReceiver, waitFor } from "./harness";
+import { describe, expect, it, vi } from "vitest";
+import { type Json, type Received, receiverPerFile, simulatorCaller, waitFor } from "./harness";
 
 /** Prompt markers, the media cards, the notification endpoint and the request log. */
 process.env.SIMULATOR_DELAY_MS = "20";
@@ -9,18 +9,7 @@ const route = await import("@/app/api/simulator/[...path]/route");
 const { resetSimulator } = await import("@/simulator/router");
 
 const APP = "http://127.0.0.1:3999";
-let receiver: Awaited<ReturnType<typeof startReceiver>>;
-beforeAll(async () => {
-  receiver = await startReceiver();
-});
-afterAll(async () => {
-  resetSimulator();
-  await receiver.close();
-});
-beforeEach(() => {
-  resetSimulator();
-  receiver.received.length = 0;
-});
+const receiver = receiverPerFile(resetSimulator);
 
 const call = simulatorCaller(route, APP);
 

@@ -1,10 +1,10 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import {
   expectedSignature,
   type Json,
   type Received,
+  receiverPerFile,
   simulatorCaller,
-  startReceiver,
   waitFor,
 } from "./harness";
 
@@ -24,19 +24,7 @@ const { STAGES } = await import("@/lib/webhooks/stages");
 type Stage = "video-complete" | "last-frame-complete" | "stitch-complete";
 const APP = "http://127.0.0.1:3999";
 
-let receiver: Awaited<ReturnType<typeof startReceiver>>;
-beforeAll(async () => {
-  receiver = await startReceiver();
-});
-afterAll(async () => {
-  resetSimulator();
-  await receiver.close();
-});
-beforeEach(async () => {
-  resetSimulator();
-  receiver.received.length = 0;
-  receiver.answers.length = 0;
-});
+const receiver = receiverPerFile(resetSimulator);
 
 const call = simulatorCaller(route, APP);
 const configure = (knobs: Record<string, unknown>) => call("POST", "config", knobs);
