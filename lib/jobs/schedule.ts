@@ -12,6 +12,8 @@ export type DispatchMode = "after-response" | "elsewhere" | "here";
 
 /** At most this many dispatch loops per thread; more wake-ups just ask them to go round again. */
 const MAX_LOOPS = 4;
+/** Notified jobs one pass claims at most (the due-jobs claim's batch): bounds outbound calls in flight. */
+const CLAIM_BATCH = 20;
 type State = {
   mode: DispatchMode;
   loops: number;
@@ -84,6 +86,16 @@ export function dispatchNotified(jobId: string) {
   void startLoop(false);
 }
 
+function takeNotified(limit: number): string[] {
+  const ids: string[] = [];
+  for (const id of state.notified) {
+    if (ids.length === limit) break;
+    ids.push(id);
+    state.notified.delete(id);
+  }
+  return ids;
+}
+
 async function startLoop(due: boolean): Promise<void> {
   if (state.loops >= MAX_LOOPS) {
     if (due) state.again = true;
@@ -95,8 +107,7 @@ async function startLoop(due: boolean): Promise<void> {
       const { dispatchDueJobs, dispatchNotifiedJobs } = await loadDispatcher();
       let general = due;
       for (;;) {
-        const ids = [...state.notified];
-        state.notified.clear();
+        const ids = takeNotified(CLAIM_BATCH);
         if (ids.length) await dispatchNotifiedJobs(ids);
         if (general) {
           state.again = false;

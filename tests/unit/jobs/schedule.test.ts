@@ -113,6 +113,23 @@ describe("runDispatch", () => {
     expect(dispatchDueJobs).not.toHaveBeenCalled();
   });
 
+  it("one pass claims at most 20 notified jobs: the rest wait for the next pass", async () => {
+    let release = () => {};
+    gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    for (let i = 0; i < 4; i++) void runDispatch(); // four busy loops
+    await vi.waitFor(() => expect(dispatchDueJobs).toHaveBeenCalledTimes(4), { timeout: 30_000 });
+    const ids = Array.from({ length: 45 }, (_, i) => `job_${i}`);
+    for (const id of ids) dispatchNotified(id);
+    gate = Promise.resolve();
+    release();
+    await dispatchIdle();
+    const batches = dispatchNotifiedJobs.mock.calls.map(([batch]) => batch);
+    expect(Math.max(...batches.map((b) => b.length))).toBeLessThanOrEqual(20);
+    expect(batches.flat().sort()).toEqual([...ids].sort());
+  });
+
   it("dispatchIdle waits for the loops under way", async () => {
     let release = () => {};
     gate = new Promise<void>((resolve) => {
