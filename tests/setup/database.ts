@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import postgres from "postgres";
-import { afterAll, vi } from "vitest";
+import { afterAll, inject, vi } from "vitest";
 
 /**
  * Gives each test file its own fresh database: a new PostgreSQL database when
@@ -12,7 +12,9 @@ const adminUrl = process.env.TEST_DATABASE_URL;
 if (adminUrl) {
   const name = `framechain_test_${randomBytes(6).toString("hex")}`;
   const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database ${name}`);
+  // A copy of the template tests/setup/global.ts migrated once for the whole run.
+  const template = inject("templateDatabase");
+  await admin.unsafe(`create database ${name}${template ? ` template ${template}` : ""}`);
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   process.env.DATABASE_URL = url.toString();
