@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
+import { httpUrl } from "@/lib/http/urls";
 import { hmacSha256 } from "@/lib/services/signing";
 import type { Knobs } from "./knobs";
 import { FLAKY_REJECTIONS, promptMarkers, SLOW_FACTOR } from "./markers";
@@ -71,10 +72,6 @@ const DEFAULT_DELIVERY: DeliveryPolicy = {
 
 /** The requests of CONTRACT.md §3, validated as a real service would (400 with the issues). */
 const id = z.string().min(1).max(200);
-const httpUrl = z
-  .string()
-  .max(4096)
-  .refine((value) => /^https?:$/.test(URL.parse(value)?.protocol ?? ""), "must be an http(s) URL");
 
 const videoSubmission = z.object({
   project_id: id,

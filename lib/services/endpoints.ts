@@ -82,8 +82,10 @@ export function currentMediaUrl(url: string): string;
 export function currentMediaUrl(url: string | null): string | null;
 export function currentMediaUrl(url: string | null): string | null {
   if (!url) return url;
-  const parsed = URL.parse(url);
-  if (!parsed || !SIMULATOR_MEDIA_PATH.test(parsed.pathname) || !LOOPBACK.has(parsed.hostname))
-    return url;
-  return `${appUrl()}${parsed.pathname}`;
+  try {
+    const { pathname, hostname } = new URL(url);
+    if (SIMULATOR_MEDIA_PATH.test(pathname) && LOOPBACK.has(hostname))
+      return `${appUrl()}${pathname}`;
+  } catch {}
+  return url;
 }
