@@ -1,5 +1,6 @@
 import { type Env, env } from "@/lib/env";
 import { log } from "@/lib/observability/log";
+import { simulatorEnabled } from "@/lib/services/endpoints";
 
 /**
  * What this process runs with, said once at start (log), on `GET /api/health` and, when
@@ -39,13 +40,9 @@ export type StartupSummary = {
 };
 
 /** Mirrors lib/services/endpoints.ts: the simulator is on outside production unless turned off. */
-function simulatorOn(e: Env): boolean {
-  return e.SIMULATOR_ENABLED ?? e.NODE_ENV !== "production";
-}
-
 function serviceMode(e: Env, configured: string | undefined): ServiceMode {
   if (configured && e.SIMULATOR_ENABLED !== true) return "external";
-  return simulatorOn(e) ? "simulator" : "none";
+  return simulatorEnabled(e) ? "simulator" : "none";
 }
 
 export function describeStartup(e: Env): StartupSummary {
@@ -84,7 +81,7 @@ export function describeStartup(e: Env): StartupSummary {
     notifications:
       e.NOTIFICATION_SERVICE_URL && e.SIMULATOR_ENABLED !== true
         ? "external"
-        : simulatorOn(e)
+        : simulatorEnabled(e)
           ? "simulator"
           : "none",
     secrets_set: set.map((s) => s.variable),
@@ -102,7 +99,7 @@ export function describeStartup(e: Env): StartupSummary {
  * would all be refused without the secrets, and its pages and routes need ADMIN_TOKEN.
  */
 export function startupProblems(e: Env): string[] {
-  if (e.NODE_ENV !== "production" || !simulatorOn(e)) return [];
+  if (e.NODE_ENV !== "production" || !simulatorEnabled(e)) return [];
   const problems: string[] = [];
   const missing = describeStartup(e).secrets_missing;
   if (missing.length > 0) {

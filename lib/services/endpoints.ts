@@ -1,14 +1,15 @@
 import { createHmac } from "node:crypto";
-import { env, isProduction } from "@/lib/env";
+import { type Env, env } from "@/lib/env";
 import { appUrl } from "./app-url";
 
 /**
  * Where each service lives. Unset outside production → the built-in simulator
  * (SIMULATOR_ENABLED=false turns that off; =true forces it even when URLs are set).
  */
-export function simulatorEnabled(): boolean {
-  if (env.SIMULATOR_ENABLED !== undefined) return env.SIMULATOR_ENABLED;
-  return !isProduction;
+export function simulatorEnabled(
+  e: Pick<Env, "SIMULATOR_ENABLED" | "NODE_ENV"> = env,
+): boolean {
+  return e.SIMULATOR_ENABLED ?? e.NODE_ENV !== "production";
 }
 
 function resolve(configured: string | undefined, simulatorPath: string): string | null {
