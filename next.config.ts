@@ -46,13 +46,26 @@ function securityHeaders(dev: boolean) {
 
 const nextConfig = (phase: string): NextConfig => ({
   poweredByHeader: false,
+  // Inlined even when unset, so the browser's Sentry start-up (instrumentation-client.ts) is
+  // compiled out, not compiled and never run.
+  env: { NEXT_PUBLIC_SENTRY_DSN: env.NEXT_PUBLIC_SENTRY_DSN ?? "" },
   // `next dev` opened at http://127.0.0.1:3000 (or [::1]) must reach its own hot-reload socket
   // and dev resources; Next allows only localhost by default.
   allowedDevOrigins: ["127.0.0.1", "[::1]", "::1"],
   // PGlite's files must never be traced into the build output; migrations must be.
   outputFileTracingExcludes: { "*": [".data/**/*"] },
   outputFileTracingIncludes: { "*": ["./drizzle/**/*"] },
-  serverExternalPackages: ["@electric-sql/pglite", "postgres", "ioredis", "prom-client"],
+  // Loaded from node_modules rather than bundled: native/wasm or Node-only packages, and the
+  // big pure-JS ones every server entry imports (zod, drizzle-orm), so `next dev` does not
+  // compile them into each server entry (issue 13: dev compile time).
+  serverExternalPackages: [
+    "@electric-sql/pglite",
+    "postgres",
+    "ioredis",
+    "prom-client",
+    "drizzle-orm",
+    "zod",
+  ],
   // `npm run typecheck` checks the whole tree (CI runs it); the build need not do it again.
   typescript: { ignoreBuildErrors: true },
   async headers() {
@@ -62,8 +75,7 @@ const nextConfig = (phase: string): NextConfig => ({
 
 /** Source maps go to Sentry only when SENTRY_AUTH_TOKEN is set; otherwise the build makes no network call. */
 const uploadSourceMaps = Boolean(env.SENTRY_AUTH_TOKEN);
-
-export default withSentryConfig(nextConfig, {
+const withSentry = withSentryConfig(nextConfig, {
   telemetry: false,
   silent: !uploadSourceMaps,
   authToken: env.SENTRY_AUTH_TOKEN,
@@ -73,3 +85,18 @@ export default withSentryConfig(nextConfig, {
   release: { create: uploadSourceMaps, finalize: uploadSourceMaps },
   widenClientFileUpload: uploadSourceMaps,
 });
+
+/**
+ * Builds always go through Sentry's wrapper (the DSN may be set where the build runs).
+ * `next dev` without a DSN does not: there its loaders and build-time instrumentation only
+ * cost compile time, and the server loads the SDK from node_modules instead of bundling it.
+ */
+export default function config(phase: string): NextConfig {
+  const sentry = env.SENTRY_DSN || env.NEXT_PUBLIC_SENTRY_DSN;
+  if (phase !== PHASE_DEVELOPMENT_SERVER || sentry) return withSentry(phase);
+  const dev = nextConfig(phase);
+  return {
+    ...dev,
+    serverExternalPackages: [...(dev.serverExternalPackages ?? []), "@sentry/nextjs"],
+  };
+}

@@ -10,15 +10,23 @@ export async function startServer() {
     // so a malformed setting or an unusable database stops the server now, with a message
     // naming it, and the first request does not pay for the migrations.
     (await import("@/lib/startup-summary")).announceStartup(); // refuses a demo that cannot work, logs the summary
+    const { env } = await import("@/lib/env");
     const { getConnection } = await import("@/lib/db/client");
-    await getConnection();
+    const connected = getConnection().catch(stop);
+    // `next dev` compiles the first page while the database opens (PGlite's first start
+    // creates and migrates it: seconds); it still stops on a database that cannot work.
+    if (env.NODE_ENV !== "development") await connected;
   } catch (error) {
-    // Next would log this and keep answering 500s; a process that cannot work should stop.
-    console.error(`\nFramechain cannot start.\n${(error as Error).message}\n`);
-    process.exit(1);
+    stop(error);
   }
   const { initServerSentry } = await import("@/sentry.server.config");
   initServerSentry();
   // Outbound work: a dispatch worker thread (PostgreSQL) or after each response (PGlite).
   (await import("@/lib/jobs/worker-host")).startDispatch();
+}
+
+/** Next would log this and keep answering 500s; a process that cannot work should stop. */
+function stop(error: unknown): never {
+  console.error(`\nFramechain cannot start.\n${(error as Error).message}\n`);
+  process.exit(1);
 }
