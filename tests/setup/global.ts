@@ -1,4 +1,9 @@
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
+import { PGlite } from "@electric-sql/pglite";
+import { drizzle as pgliteDrizzle } from "drizzle-orm/pglite";
+import { migrate as pgliteMigrate } from "drizzle-orm/pglite/migrator";
 import { drizzle } from "drizzle-orm/postgres-js";
 import { migrate } from "drizzle-orm/postgres-js/migrator";
 import postgres from "postgres";
@@ -6,25 +11,30 @@ import type { TestProject } from "vitest/node";
 
 declare module "vitest" {
   export interface ProvidedContext {
-    /** A migrated PostgreSQL database each test file's own database is cloned from (null: PGlite). */
+    /** A migrated PostgreSQL database each test file's own database is cloned from. */
     templateDatabase: string | null;
+    /** Without PostgreSQL: a migrated PGlite data directory each test file gets a copy of. */
+    pgliteTemplateDir: string | null;
   }
 }
 
 const TEMPLATE_PREFIX = "framechain_template_";
+const MIGRATIONS = path.resolve("drizzle");
 
 /**
- * Once per `npm test`: says which real backends this run uses and, on PostgreSQL, migrates
- * one template database. Each test file then gets `create database … template …` — a file
- * copy, where migrating every file's database from scratch cost seconds per file.
+ * Once per `npm test`: says which real backends this run uses and migrates one template
+ * database — on PostgreSQL a database each test file clones (`create database … template …`),
+ * else a PGlite data directory each file copies — where every file used to create and
+ * migrate its own from scratch (seconds per file).
  */
 export default async function setup(project: TestProject) {
   const adminUrl = process.env.TEST_DATABASE_URL;
   announceBackends(adminUrl);
   if (!adminUrl) {
     project.provide("templateDatabase", null);
-    return;
+    return pgliteTemplate(project);
   }
+  project.provide("pgliteTemplateDir", null);
 
   const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
   await dropAbandonedTemplates(admin);
@@ -36,7 +46,7 @@ export default async function setup(project: TestProject) {
   url.pathname = `/${name}`;
   const migrator = postgres(url.toString(), { max: 1, onnotice: () => {} });
   try {
-    await migrate(drizzle(migrator), { migrationsFolder: path.resolve("drizzle") });
+    await migrate(drizzle(migrator), { migrationsFolder: MIGRATIONS });
   } finally {
     // A template can only be copied while nobody is connected to it.
     await migrator.end();
@@ -47,6 +57,21 @@ export default async function setup(project: TestProject) {
     await admin.unsafe(`drop database if exists ${name} with (force)`);
     await admin.end();
   };
+}
+
+async function pgliteTemplate(project: TestProject) {
+  // In memory (tmpfs) when the machine has it: the copies are written to all the time.
+  const base = existsSync("/dev/shm") ? "/dev/shm" : tmpdir();
+  const root = mkdtempSync(path.join(base, "framechain-pglite-"));
+  const dir = path.join(root, "template");
+  const client = new PGlite(dir);
+  try {
+    await pgliteMigrate(pgliteDrizzle(client), { migrationsFolder: MIGRATIONS });
+  } finally {
+    await client.close();
+  }
+  project.provide("pgliteTemplateDir", dir);
+  return () => rmSync(root, { recursive: true, force: true });
 }
 
 function announceBackends(adminUrl: string | undefined) {
