@@ -2,8 +2,8 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { APP_DIR, buildApp, freePort } from "./harness/app-server";
+import { afterAll, describe, expect, it } from "vitest";
+import { APP_DIR, freePort } from "./harness/app-server";
 
 /**
  * The production demo exactly as the README runs it — `npm start` (so the prestart check
@@ -106,10 +106,6 @@ async function bytes(url: string): Promise<Buffer> {
 }
 
 describe("the production demo, started as the README says", () => {
-  beforeAll(async () => {
-    await buildApp();
-  });
-
   it("refuses to start without the webhook secrets, naming each, before Next says Ready", async () => {
     const running = npmStart(
       demoEnv(await freePort(), { ADMIN_TOKEN: TOKEN, SIMULATOR_ENABLED: "true" }),

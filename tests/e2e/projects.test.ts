@@ -2,7 +2,7 @@ import { mkdirSync } from "node:fs";
 import path from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { APP_DIR, type AppServer, buildApp, startApp } from "./harness/app-server";
+import { APP_DIR, type AppServer, startApp } from "./harness/app-server";
 import { CHROMIUM_MISSING_MESSAGE, chromiumMissing, launchChromium } from "./harness/browser";
 
 /**
@@ -24,7 +24,6 @@ describe.skipIf(skip)("project pages in a browser", () => {
 
   beforeAll(async () => {
     if (chromiumMissing) throw new Error(CHROMIUM_MISSING_MESSAGE);
-    await buildApp();
     // One attempt per stage, so a `[fail-once]` scene fails its project and Retry has work to do.
     app = await startApp({ MAX_STAGE_ATTEMPTS: "1" });
     browser = await launchChromium();
@@ -362,7 +361,10 @@ describe.skipIf(skip)("project pages in a browser", () => {
       ],
       autostart: true,
     });
-    await new Promise((r) => setTimeout(r, 2500));
+    // A running project worth showing: its first scene done, the silent one still waiting.
+    await expect
+      .poll(async () => (await getProject(running.id)).scenes[0]!.status, { timeout: 60_000 })
+      .toBe("completed");
     const completed = (await (
       await fetch(`${app.url}/api/v1/projects?status=completed&limit=10`)
     ).json()) as {

@@ -1,6 +1,6 @@
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AppServer, buildApp, startApp } from "./harness/app-server";
+import { type AppServer, startApp } from "./harness/app-server";
 import { CHROMIUM_MISSING_MESSAGE, chromiumMissing, launchChromium } from "./harness/browser";
 
 /**
@@ -29,7 +29,6 @@ describe.skipIf(skip)("re-shooting a scene in a browser", () => {
 
   beforeAll(async () => {
     if (chromiumMissing) throw new Error(CHROMIUM_MISSING_MESSAGE);
-    await buildApp();
     app = await startApp();
     browser = await launchChromium();
     // A phone-sized window: the dialog and the takes strip must work there too.

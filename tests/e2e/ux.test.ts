@@ -1,6 +1,6 @@
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AppServer, buildApp, startApp } from "./harness/app-server";
+import { type AppServer, startApp } from "./harness/app-server";
 import { CHROMIUM_MISSING_MESSAGE, chromiumMissing, launchChromium } from "./harness/browser";
 
 /**
@@ -122,7 +122,6 @@ describe.skipIf(skip)("issue 12 in a browser: production build, simulator, no ad
 
   beforeAll(async () => {
     if (chromiumMissing) throw new Error(CHROMIUM_MISSING_MESSAGE);
-    await buildApp();
     app = await startApp();
     browser = await launchChromium();
     context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
@@ -342,7 +341,6 @@ describe.skipIf(skip)(
 
     beforeAll(async () => {
       if (chromiumMissing) throw new Error(CHROMIUM_MISSING_MESSAGE);
-      await buildApp();
       // Real services (nothing listens there), no secrets: every callback endpoint refuses.
       app = await startApp({
         NODE_ENV: "production",

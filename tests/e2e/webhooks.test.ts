@@ -2,7 +2,7 @@ import type { Browser, Page } from "playwright-core";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Receiver, startReceiver } from "../integration/subscriptions/helpers";
-import { type AppServer, buildApp, startApp } from "./harness/app-server";
+import { type AppServer, startApp } from "./harness/app-server";
 import { CHROMIUM_MISSING_MESSAGE, chromiumMissing, launchChromium } from "./harness/browser";
 
 /**
@@ -21,7 +21,6 @@ describe.skipIf(skip)("webhooks pages in a browser", () => {
   beforeAll(async () => {
     if (chromiumMissing) throw new Error(CHROMIUM_MISSING_MESSAGE);
     receiver = await startReceiver();
-    await buildApp();
     // NODE_ENV=test: a loopback receiver is an allowed target.
     app = await startApp();
     browser = await launchChromium();

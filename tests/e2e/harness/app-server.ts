@@ -107,8 +107,9 @@ function buildIsFresh(): boolean {
 
 /**
  * `next build` in APP_DIR, unless the existing build is newer than every source it is made
- * from (so several e2e files in one run build once). E2E_SKIP_BUILD=1 reuses any existing
- * build; E2E_FORCE_BUILD=1 always builds.
+ * from (so a rerun with nothing changed does not build again). Called once per run, by the
+ * e2e project's globalSetup (global-build.ts). E2E_SKIP_BUILD=1 reuses any existing build;
+ * E2E_FORCE_BUILD=1 always builds.
  */
 export async function buildApp(): Promise<void> {
   const hasBuild = existsSync(path.join(APP_DIR, ".next", "BUILD_ID"));
