@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import path from "node:path";
 import { defineConfig } from "vitest/config";
 
@@ -27,7 +28,11 @@ const testEnv = {
 export default defineConfig({
   resolve: { alias },
   test: {
+    // Migrates the PostgreSQL template each file's database is cloned from; says which backends run.
     globalSetup: ["tests/setup/global.ts"],
+    // One worker per core, plus one: a test file spends much of its time waiting on
+    // PostgreSQL, Redis or a child process (vitest's default is one less than the cores: 1 here).
+    maxWorkers: availableParallelism() + 1,
     projects: [
       {
         resolve: { alias },
@@ -67,8 +72,12 @@ export default defineConfig({
         test: {
           name: "e2e",
           include: ["tests/e2e/**/*.test.ts"],
+          // One `next build` for every e2e file, before the first starts.
+          globalSetup: ["tests/e2e/harness/global-build.ts"],
           testTimeout: 120_000,
+          // A file's servers and browser start in its hooks (`next dev`: minutes on busy cores).
           hookTimeout: 240_000,
+          // Each file runs its own servers: one at a time, after the other projects.
           fileParallelism: false,
         },
       },
