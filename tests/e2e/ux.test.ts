@@ -87,17 +87,32 @@ async function visitEveryPage(browser: Browser, origin: string, paths: string[])
   // Document loads, not history updates (Next's router replaces history state on load).
   let navigations = 0;
   page.on("domcontentloaded", () => navigations++);
+  // The dev server's socket answering: a blocked one is what made pages reload themselves.
+  let devSocketAnswered: Promise<void> = Promise.resolve();
+  let socketAnswered = () => {};
+  page.on("websocket", (socket) => {
+    if (!socket.url().includes("/_next/")) return;
+    socket.once("framereceived", () => socketAnswered());
+  });
   for (const path of paths) {
     for (let load = 1; load <= 2; load++) {
       navigations = 0;
+      devSocketAnswered = new Promise((resolve) => {
+        socketAnswered = resolve;
+      });
       try {
         await page.goto(`${origin}${path}`, { waitUntil: "load" });
-        // Hydrated and idle: the nav is there, the document complete, a frame painted.
+        // Settled, by conditions rather than a pause: the document complete, React attached
+        // to the nav (hydrated: a mismatch has been reported by then), the dev socket
+        // connected and answering (no reload coming), and a frame painted.
         await page.locator('nav[aria-label="Main"] a').first().waitFor();
         await page.waitForFunction(() => document.readyState === "complete");
-        await page.evaluate(
-          () => new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 500))),
-        );
+        await page.waitForFunction(() => {
+          const link = document.querySelector('nav[aria-label="Main"] a');
+          return !!link && Object.keys(link).some((key) => key.startsWith("__reactFiber$"));
+        });
+        await devSocketAnswered;
+        await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(resolve)));
         // Next's dev overlay badge ("1 Issue") must not be there either.
         const issues = await page.evaluate(() => {
           const portal = document.querySelector("nextjs-portal");
