@@ -28,7 +28,7 @@ const testEnv = {
 export default defineConfig({
   resolve: { alias },
   test: {
-    // Migrates the PostgreSQL template each file's database is cloned from; says which backends run.
+    // Migrates the database each test file gets a copy of (PostgreSQL or PGlite); names the backends.
     globalSetup: ["tests/setup/global.ts"],
     // One worker per core, plus one: a test file spends much of its time waiting on
     // PostgreSQL, Redis or a child process (vitest's default is one less than the cores: 1 here).
@@ -40,6 +40,8 @@ export default defineConfig({
           name: "unit",
           include: ["tests/unit/**/*.test.ts"],
           env: testEnv,
+          // Timeouts only catch a hang: two CPU hogs stretched a simulator test past the 5 s default.
+          testTimeout: 30_000,
         },
       },
       {
@@ -49,7 +51,8 @@ export default defineConfig({
           include: ["tests/integration/**/*.test.ts"],
           setupFiles: ["tests/setup/database.ts"],
           env: testEnv,
-          testTimeout: 30_000,
+          // A hang detector: the first test of a file also opens its database, slow under load.
+          testTimeout: 60_000,
           hookTimeout: 60_000,
         },
       },
@@ -63,7 +66,7 @@ export default defineConfig({
           include: ["tests/security/**/*.test.ts"],
           setupFiles: ["tests/setup/database.ts"],
           env: testEnv,
-          testTimeout: 30_000,
+          testTimeout: 60_000,
           hookTimeout: 60_000,
         },
       },
