@@ -4,10 +4,9 @@ import path from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { drizzle as pgliteDrizzle } from "drizzle-orm/pglite";
 import { migrate as pgliteMigrate } from "drizzle-orm/pglite/migrator";
-import { drizzle } from "drizzle-orm/postgres-js";
-import { migrate } from "drizzle-orm/postgres-js/migrator";
 import postgres from "postgres";
 import type { TestProject } from "vitest/node";
+import { migratePostgres } from "@/lib/db/migrations";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -44,13 +43,8 @@ export default async function setup(project: TestProject) {
   await admin.unsafe(`create database ${name}`);
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
-  const migrator = postgres(url.toString(), { max: 1, onnotice: () => {} });
-  try {
-    await migrate(drizzle(migrator), { migrationsFolder: MIGRATIONS });
-  } finally {
-    // A template can only be copied while nobody is connected to it.
-    await migrator.end();
-  }
+  // Ends its connection when done: a template is copied only while nobody is connected to it.
+  await migratePostgres(url.toString(), MIGRATIONS);
   project.provide("templateDatabase", name);
 
   return async () => {
