@@ -447,6 +447,11 @@ describe("crash safety", () => {
         const outcomes = await watcher<{ outcome: string }[]>`select outcome from webhook_events
           where task_id = ${taskId}`;
         expect(outcomes.map((r) => r.outcome)).toEqual(["applied"]);
+        // The handshake row has served once the submission is recorded: the sweep drops it.
+        await app.dispatcher.sweep();
+        const [left] = await watcher<{ n: number }[]>`select count(*)::int as n
+          from task_handshakes where task_id = ${taskId}`;
+        expect(left?.n).toBe(0);
         await app.cancel(project.id); // its next job is not the next test's to claim
       } finally {
         await blocker.end();
