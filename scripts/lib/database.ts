@@ -5,6 +5,7 @@ import type { PGlite } from "@electric-sql/pglite";
 import { type SQL, sql } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import postgres from "postgres";
+import { migratePostgres } from "@/lib/db/migrations";
 import * as schema from "@/lib/db/schema";
 
 /**
@@ -47,7 +48,7 @@ export const SCRIPT_APPLICATION_NAME = "framechain-bench";
 
 export type OpenDb = { kind: "postgres" | "pglite"; db: ScriptDb; close(): Promise<void> };
 
-/** Connects and applies the app's migrations (the server does the same at start; it skips applied ones). */
+/** Applies the app's migrations (the deploy step: production servers refuse an unmigrated database) and connects. */
 export async function openDb(
   target: { postgresUrl: string; connection?: Record<string, string> } | { pgliteDir: string },
   appDir: string,
@@ -55,7 +56,7 @@ export async function openDb(
   const migrationsFolder = path.join(appDir, "drizzle");
   if ("postgresUrl" in target) {
     const { drizzle } = await import("drizzle-orm/postgres-js");
-    const { migrate } = await import("drizzle-orm/postgres-js/migrator");
+    await migratePostgres(target.postgresUrl, migrationsFolder);
     const client = postgres(target.postgresUrl, {
       max: 4,
       onnotice: () => {},
@@ -63,7 +64,6 @@ export async function openDb(
       connection: { application_name: SCRIPT_APPLICATION_NAME, ...target.connection },
     });
     const db = drizzle(client, { schema });
-    await migrate(db, { migrationsFolder });
     return {
       kind: "postgres",
       db: db as unknown as ScriptDb,
