@@ -71,7 +71,7 @@ async function pgliteTemplate(project: TestProject) {
 function announceBackends(adminUrl: string | undefined) {
   const db = adminUrl
     ? `PostgreSQL (TEST_DATABASE_URL=${adminUrl.replace(/\/\/([^:@/]+):[^@/]*@/, "//$1:***@")})`
-    : "PGlite in memory (set TEST_DATABASE_URL to use PostgreSQL)";
+    : "PGlite, a copy per test file (set TEST_DATABASE_URL to use PostgreSQL)";
   const redis = process.env.TEST_REDIS_URL
     ? `Redis (TEST_REDIS_URL=${process.env.TEST_REDIS_URL})`
     : "none — Redis rate-limit tests skipped (set TEST_REDIS_URL to run them)";
