@@ -94,12 +94,10 @@ export async function startServer(options: {
   /** Extra node flags (e.g. --cpu-prof, which NODE_OPTIONS refuses); next-server inherits them. */
   nodeArgs?: string[];
 }): Promise<AppServer> {
-  installCleanup();
-  mkdirSync(path.dirname(options.logFile), { recursive: true });
-  const out = openSync(options.logFile, "a");
-  const child = spawn(
-    process.execPath,
-    [
+  const group = spawnGroup({
+    appDir: options.appDir,
+    command: [
+      process.execPath,
       ...(options.nodeArgs ?? []),
       nextBin(options.appDir),
       "start",
@@ -108,20 +106,10 @@ export async function startServer(options: {
       "-H",
       "127.0.0.1",
     ],
-    {
-      cwd: options.appDir,
-      detached: true, // its own process group
-      stdio: ["ignore", out, out],
-      env: {
-        PATH: process.env.PATH ?? "",
-        HOME: process.env.HOME ?? "",
-        NEXT_TELEMETRY_DISABLED: "1",
-        ...options.env,
-      } as unknown as NodeJS.ProcessEnv,
-    },
-  );
-  running.add(child);
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    env: options.env,
+    logFile: options.logFile,
+  });
+  const { child } = group;
   const url = `http://127.0.0.1:${options.port}`;
 
   const deadline = Date.now() + 60_000;
@@ -143,24 +131,7 @@ export async function startServer(options: {
     await sleep(100);
   }
 
-  const waitExit = async (ms: number) =>
-    Promise.race([exited.then(() => true), sleep(ms).then(() => false)]);
-  return {
-    url,
-    pid: child.pid!,
-    async stop() {
-      signalGroup(child, "SIGTERM");
-      await waitExit(5000);
-      // The launcher may be gone while next-server lingers in the group: make sure of it.
-      signalGroup(child, "SIGKILL");
-      running.delete(child);
-    },
-    async kill() {
-      signalGroup(child, "SIGKILL");
-      await waitExit(5000);
-      running.delete(child);
-    },
-  };
+  return { url, pid: child.pid!, stop: group.stop, kill: group.kill };
 }
 
 /**
@@ -175,6 +146,27 @@ export async function startProcess(options: {
   logFile: string;
   settleMs?: number;
 }): Promise<Omit<AppServer, "url">> {
+  const group = spawnGroup(options);
+  const { child } = group;
+  await sleep(options.settleMs ?? 1500);
+  if (child.exitCode !== null)
+    throw new Error(
+      `${options.command.join(" ")} exited during start (code ${child.exitCode}); see ${options.logFile}`,
+    );
+  return { pid: child.pid!, stop: group.stop, kill: group.kill };
+}
+
+/**
+ * Spawns `command` in `appDir` in its own process group with exactly `env` (plus PATH/HOME),
+ * appending its output to `logFile`; stop() and kill() signal the whole group, so nothing
+ * it started (next start's next-server) lingers.
+ */
+function spawnGroup(options: {
+  appDir: string;
+  command: string[];
+  env: Record<string, string>;
+  logFile: string;
+}) {
   installCleanup();
   mkdirSync(path.dirname(options.logFile), { recursive: true });
   const out = openSync(options.logFile, "a");
@@ -192,18 +184,14 @@ export async function startProcess(options: {
   });
   running.add(child);
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  await sleep(options.settleMs ?? 1500);
-  if (child.exitCode !== null)
-    throw new Error(
-      `${options.command.join(" ")} exited during start (code ${child.exitCode}); see ${options.logFile}`,
-    );
-  const waitExit = async (ms: number) =>
+  const waitExit = (ms: number) =>
     Promise.race([exited.then(() => true), sleep(ms).then(() => false)]);
   return {
-    pid: child.pid!,
+    child,
     async stop() {
       signalGroup(child, "SIGTERM");
       await waitExit(5000);
+      // The launcher may be gone while a child lingers in the group: make sure of it.
       signalGroup(child, "SIGKILL");
       running.delete(child);
     },
