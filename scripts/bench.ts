@@ -636,96 +636,112 @@ async function bareMax(
   };
 }
 
-async function callbackMax(
+type CallbackRun = Omit<Measured, "kind" | "label" | keyof ReturnType<typeof perRequest>> & {
+  applied: number;
+};
+
+/**
+ * A callback run between two counter readings, each taken with every dispatch recorded, so the
+ * CPU and statement figures cover complete stages; `seed` scenes are ready before it starts.
+ */
+async function measureCallbacks(
+  target: Target,
+  kind: Kind,
+  label: string,
+  seed: number,
+  run: () => Promise<CallbackRun>,
+): Promise<Measured> {
+  await ensureSeeded(target, seed);
+  await settleDispatch(target);
+  const before = await readCounters(target, "before");
+  const { applied, ...measured } = await run();
+  target.applied += applied;
+  await settleDispatch(target);
+  const after = await readCounters(target, "after");
+  if (dbBreakdown) sayBreakdown(label, before, after, applied);
+  return {
+    kind,
+    label,
+    ...measured,
+    ...perRequest(target, before, after, measured.total, applied),
+  };
+}
+
+function callbackMax(
   target: Target,
   kind: Kind,
   label: string,
   budget: { seconds: number } | { requests: number },
   rate: number,
 ): Promise<Measured> {
-  await ensureSeeded(
-    target,
-    "requests" in budget ? budget.requests + 100 : Math.ceil(rate * budget.seconds * 1.3) + 1000,
-  );
-  await settleDispatch(target);
-  const before = await readCounters(target, "before");
-  let notApplied = 0;
-  let applied = 0;
-  const result = await autocannon({
-    url: `${target.server.url}/api/webhooks/video-complete`,
-    connections,
-    ...("requests" in budget ? { amount: budget.requests } : { duration: budget.seconds }),
-    method: "POST",
-    requests: [
-      {
-        method: "POST",
-        setupRequest: (request) => ({ ...request, ...nextCallback(target) }),
-        onResponse: (status, body) => {
-          if (status >= 300) return;
-          if (isApplied(body)) applied++;
-          else notApplied++;
+  const seed =
+    "requests" in budget ? budget.requests + 100 : Math.ceil(rate * budget.seconds * 1.3) + 1000;
+  return measureCallbacks(target, kind, label, seed, async () => {
+    let notApplied = 0;
+    let applied = 0;
+    const result = await autocannon({
+      url: `${target.server.url}/api/webhooks/video-complete`,
+      connections,
+      ...("requests" in budget ? { amount: budget.requests } : { duration: budget.seconds }),
+      method: "POST",
+      requests: [
+        {
+          method: "POST",
+          setupRequest: (request) => ({ ...request, ...nextCallback(target) }),
+          onResponse: (status, body) => {
+            if (status >= 300) return;
+            if (isApplied(body)) applied++;
+            else notApplied++;
+          },
         },
-      },
-    ],
+      ],
+    });
+    return {
+      applied,
+      paced: false,
+      reqPerSec: result.requests.average,
+      p50: result.latency.p50,
+      p99: result.latency.p99,
+      errors: result.errors + result.timeouts,
+      non2xx: result.non2xx,
+      notApplied,
+      total: result.requests.total,
+    };
   });
-  target.applied += applied;
-  await settleDispatch(target);
-  const after = await readCounters(target, "after");
-  if (dbBreakdown) sayBreakdown(label, before, after, applied);
-  return {
-    kind,
-    label,
-    paced: false,
-    reqPerSec: result.requests.average,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    errors: result.errors + result.timeouts,
-    non2xx: result.non2xx,
-    notApplied,
-    total: result.requests.total,
-    ...perRequest(target, before, after, result.requests.total, applied),
-  };
 }
 
-async function callbackPaced(
+function callbackPaced(
   target: Target,
   kind: Kind,
   label: string,
   rate: number,
   count: number,
 ): Promise<Measured> {
-  await ensureSeeded(target, count + 100);
-  await settleDispatch(target);
-  const before = await readCounters(target, "before");
-  let applied = 0;
-  const result = await pacedRun({
-    baseUrl: target.server.url,
-    rate,
-    count,
-    next: () => ({ path: "/api/webhooks/video-complete", ...nextCallback(target) }),
-    check: (_status, body) => {
-      const ok = isApplied(body);
-      if (ok) applied++;
-      return ok;
-    },
+  return measureCallbacks(target, kind, label, count + 100, async () => {
+    let applied = 0;
+    const result = await pacedRun({
+      baseUrl: target.server.url,
+      rate,
+      count,
+      next: () => ({ path: "/api/webhooks/video-complete", ...nextCallback(target) }),
+      check: (_status, body) => {
+        const ok = isApplied(body);
+        if (ok) applied++;
+        return ok;
+      },
+    });
+    return {
+      applied,
+      paced: true,
+      reqPerSec: rate,
+      p50: result.p50,
+      p99: result.p99,
+      errors: result.errors,
+      non2xx: result.non2xx,
+      notApplied: result.rejected,
+      total: result.sent,
+    };
   });
-  target.applied += applied;
-  await settleDispatch(target);
-  const after = await readCounters(target, "after");
-  if (dbBreakdown) sayBreakdown(label, before, after, applied);
-  return {
-    kind,
-    label,
-    paced: true,
-    reqPerSec: rate,
-    p50: result.p50,
-    p99: result.p99,
-    errors: result.errors,
-    non2xx: result.non2xx,
-    notApplied: result.rejected,
-    total: result.sent,
-    ...perRequest(target, before, after, result.sent, applied),
-  };
 }
 
 function resultTable(results: Measured[]) {
