@@ -28,7 +28,8 @@ export function acquireDataDirLock(dataDir: string): () => void {
   return release;
 }
 
-function isAlive(pid: number): boolean {
+/** Whether a process with this pid exists (EPERM: it does, owned by another user). */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -6,6 +6,7 @@ import { drizzle as pgliteDrizzle } from "drizzle-orm/pglite";
 import { migrate as pgliteMigrate } from "drizzle-orm/pglite/migrator";
 import postgres from "postgres";
 import type { TestProject } from "vitest/node";
+import { isAlive } from "@/lib/db/data-dir-lock";
 import { migratePostgres } from "@/lib/db/migrations";
 
 declare module "vitest" {
@@ -84,16 +85,7 @@ async function dropAbandonedTemplates(admin: postgres.Sql) {
     select datname from pg_database where datname like ${`${TEMPLATE_PREFIX}%`}`;
   for (const { datname } of rows) {
     const pid = Number(datname.slice(TEMPLATE_PREFIX.length));
-    if (pid === process.pid || isRunning(pid)) continue;
+    if (pid === process.pid || isAlive(pid)) continue;
     await admin.unsafe(`drop database if exists ${datname} with (force)`);
-  }
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }
