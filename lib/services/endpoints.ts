@@ -6,9 +6,7 @@ import { appUrl } from "./app-url";
  * Where each service lives. Unset outside production → the built-in simulator
  * (SIMULATOR_ENABLED=false turns that off; =true forces it even when URLs are set).
  */
-export function simulatorEnabled(
-  e: Pick<Env, "SIMULATOR_ENABLED" | "NODE_ENV"> = env,
-): boolean {
+export function simulatorEnabled(e: Pick<Env, "SIMULATOR_ENABLED" | "NODE_ENV"> = env): boolean {
   return e.SIMULATOR_ENABLED ?? e.NODE_ENV !== "production";
 }
 
