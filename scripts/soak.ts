@@ -247,7 +247,11 @@ async function main() {
     let gate: Promise<void> = Promise.resolve();
     let requesting = 0;
     const request = async <T>(send: () => Promise<T>): Promise<T> => {
-      await gate;
+      // The kill may close the gate while this waits on the old one: look again after waking.
+      for (let open = gate; ; open = gate) {
+        await open;
+        if (open === gate) break;
+      }
       requesting++;
       try {
         return await send();

@@ -71,11 +71,12 @@ describe("npm run bench (short)", () => {
       BENCH_REQUESTS: "300",
       BENCH_WARMUP: "1",
       BENCH_ROUNDS: "1",
-      BENCH_RATE: "20",
+      BENCH_RATE: "50",
       BENCH_PACED_REQUESTS: "100",
       BENCH_SCENES: "4",
       BENCH_ORCHESTRATION_RUNS: "1",
-      BENCH_SLOW_MS: "500",
+      // Slow enough to hold the connections (the run is about the dispatch, not the wait).
+      BENCH_SLOW_MS: "100",
       BENCH_SEED: "1500",
       ...(postgresUrl
         ? {
@@ -95,8 +96,8 @@ describe("npm run bench (short)", () => {
       /^bare +round 1 /m,
       /^callback +round 1 /m,
       /^callback, slow downstream +round 1 /m,
-      /^callback +paced 20\/s /m,
-      /^callback, slow downstream +paced 20\/s /m,
+      /^callback +paced 50\/s /m,
+      /^callback, slow downstream +paced 50\/s /m,
     ]) {
       const line = output.split("\n").find((l) => row.test(l));
       expect(line, output).toBeDefined();
@@ -151,9 +152,17 @@ describe.skipIf(skipSoak)("npm run soak (short)", () => {
       SOAK_PROJECTS: "10",
       SOAK_SCENES: "3",
       SOAK_TIME_LIMIT: "100",
+      // The dead endpoint is disabled after this long of failures: short, so the run is too.
+      SOAK_DISABLE_AFTER_HOURS: "0.002",
     });
     expect(output).toMatch(/SIGKILL to the server's process group/);
     expect(output).toMatch(/projects completed\s+10\/10/);
+    // What issues 14 and 15 added ran and was audited (the audit's findings fail the exit code).
+    expect(output).toMatch(/chain \/ independent\s+\d+ \/ [1-9]\d*/);
+    expect(output).toMatch(/re-shoots \(following \/ scene\) \/ takes selected\s+[1-9]/);
+    expect(output).toMatch(/healthy subscriber: events verified\s+([1-9]\d*)\/\1\b/);
+    expect(output).toMatch(/flaky subscriber: events verified\s+([1-9]\d*)\/\1\b/);
+    expect(output).toMatch(/dead subscriber: disabled \(error log\)\s+yes/);
     expect(lastLine).toBe("lost: 0 doubled: 0");
     expect(code, output).toBe(0);
   }, 180_000);
@@ -165,6 +174,7 @@ describe.skipIf(skipSoak)("npm run soak (short)", () => {
       SOAK_PROJECTS: "8",
       SOAK_SCENES: "3",
       SOAK_TIME_LIMIT: "120",
+      SOAK_DISABLE_AFTER_HOURS: "0.002",
     });
     expect(output).toMatch(
       /^2 web instances \(.*DISPATCH_IN_WEB=false\) behind http:\/\/127\.0\.0\.1:\d+ \+ /m,
