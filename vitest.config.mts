@@ -80,8 +80,10 @@ export default defineConfig({
           testTimeout: 120_000,
           // A file's servers and browser start in its hooks (`next dev`: minutes on busy cores).
           hookTimeout: 240_000,
-          // Each file runs its own servers: one at a time, after the other projects.
-          fileParallelism: false,
+          // Each file runs its own servers and browser: two files at a time (they mostly wait on
+          // servers, services and timers), after the other projects (a later group).
+          maxWorkers: 2,
+          sequence: { groupOrder: 1 },
         },
       },
     ],

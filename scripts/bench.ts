@@ -139,7 +139,7 @@ type Target = {
 };
 
 async function main() {
-  const port = args.number("port", "BENCH_PORT", 0) || (await freePort(3300, 3399));
+  const port = args.number("port", "BENCH_PORT", 0) || (await freePort());
   ensureBuild(appDir, buildMode, say);
   if ((flat || longS > 0) && !databaseUrl)
     throw new Error("--flat and --long need PostgreSQL: set DATABASE_URL");
@@ -815,7 +815,7 @@ async function measureFlat(
       const started = performance.now();
       const target = await startTarget({
         label: i === 0 ? "flats" : "flatl",
-        port: await freePort(3300, 3399),
+        port: await freePort(),
         secrets,
         standIns,
         scratch,

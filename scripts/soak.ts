@@ -140,7 +140,7 @@ async function main() {
   }
   const startedAt = Date.now();
   const deadline = startedAt + timeLimitS * 1000;
-  const port = args.number("port", "SOAK_PORT", 0) || (await freePort(3300, 3399));
+  const port = args.number("port", "SOAK_PORT", 0) || (await freePort());
   ensureBuild(appDir, buildMode, say);
   const secrets = runSecrets();
   const standIns = await startStandIns({
@@ -1040,8 +1040,7 @@ async function startCluster(
     };
   }
   const ports: number[] = [port];
-  while (ports.length < instances + 1)
-    ports.push(await freePort(ports.at(-1)! + 1, ports.at(-1)! + 100));
+  while (ports.length < instances + 1) ports.push(await freePort(ports));
   const webPorts = ports.slice(0, instances);
   const balancer = await startBalancer(webPorts.map((p) => `http://127.0.0.1:${p}`));
   // Every callback URL points at the balancer; with a worker, web processes leave dispatch to it.

@@ -32,17 +32,23 @@ function nextBin(appDir: string) {
   return path.join(appDir, "node_modules", "next", "dist", "bin", "next");
 }
 
-/** The first port of [from, to] nobody listens on (loopback). */
-export async function freePort(from: number, to: number): Promise<number> {
-  for (let port = from; port <= to; port++) {
-    const free = await new Promise<boolean>((resolve) => {
+/**
+ * A loopback port nobody listens on, chosen by the OS (not the first free one of a range: two
+ * scripts started at once, e.g. the e2e bench and soak, would both pick it), and none of `taken`
+ * (ports chosen for servers that have not started yet).
+ */
+export async function freePort(taken: number[] = []): Promise<number> {
+  for (;;) {
+    const port = await new Promise<number>((resolve, reject) => {
       const probe = createServer();
-      probe.once("error", () => resolve(false));
-      probe.listen(port, "127.0.0.1", () => probe.close(() => resolve(true)));
+      probe.once("error", reject);
+      probe.listen(0, "127.0.0.1", () => {
+        const address = probe.address();
+        probe.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+      });
     });
-    if (free) return port;
+    if (port > 0 && !taken.includes(port)) return port;
   }
-  throw new Error(`no free port in ${from}-${to}`);
 }
 
 export type AppServer = {
