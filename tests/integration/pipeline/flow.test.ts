@@ -200,7 +200,8 @@ describe("failures", () => {
       { status: 503, headers: { "retry-after": "0" } },
     );
     const project = await create(1);
-    for (let i = 0; i < 2000 && services.of("/video/api/v1/tasks/submit").length === 0; i++) {
+    // Until the third attempt is accepted (two backoffs of ≤ 1 s); the test timeout catches a hang.
+    while (services.of("/video/api/v1/tasks/submit").length === 0) {
       await app.dispatcher.dispatchDueJobs();
       await new Promise((r) => setTimeout(r, 5));
     }
