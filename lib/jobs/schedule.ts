@@ -32,7 +32,6 @@ holder.__framechainDispatch ??= {
   running: new Set(),
 };
 const state = holder.__framechainDispatch;
-state.notified ??= new Set(); // a state kept across a dev reload from before this field
 
 export function setDispatchMode(mode: DispatchMode) {
   state.mode = mode;

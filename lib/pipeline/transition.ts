@@ -345,12 +345,7 @@ function nextScenes(
     chosen = pending.slice(0, Math.max(0, maxParallel - generating));
   }
   const begun = chosen.map((scene) => {
-    const previous = after.find((s) => s.number === scene.number - 1);
-    const startImage =
-      project.continuity === "chain"
-        ? (previous?.lastFrameUrl ?? project.startImageUrl)
-        : project.startImageUrl;
-    const begin = beginVideo(project, scene, startImage, 1);
+    const begin = beginVideo(project, scene, startImageOf(project, after, scene), 1);
     // Guarded by the status the row has now, whatever `after` plans for it.
     const expect = loaded.find((s) => s.id === scene.id)?.status ?? scene.status;
     return { ...begin, scene: { ...begin.scene, expect } };
@@ -454,8 +449,7 @@ function retry(state: PipelineState): Decided {
       log: `retry (run ${run}): scene ${stuck.number} last-frame extraction again`,
     };
   }
-  const previous = scenes.find((s) => s.number === stuck.number - 1);
-  const begin = beginVideo(resumed, stuck, previous?.lastFrameUrl ?? project.startImageUrl, 1);
+  const begin = beginVideo(resumed, stuck, startImageOf(project, scenes, stuck), 1);
   return {
     outcome: "applied",
     project: projectChange("generating"),
@@ -770,12 +764,7 @@ function regenerate(
   const after = scenes.map((s) =>
     goesAgain(s) ? { ...(s.id === target.id ? reshot : s), status: "pending" as const } : s,
   );
-  const previous = after.find((s) => s.number === target.number - 1);
-  const startImage =
-    project.continuity === "chain"
-      ? (previous?.lastFrameUrl ?? project.startImageUrl)
-      : project.startImageUrl;
-  const first = beginVideo(resumed, reshot, startImage, 1);
+  const first = beginVideo(resumed, reshot, startImageOf(project, after, target), 1);
   const afterFirst = after.map((s) =>
     s.id === target.id ? { ...s, status: "generating_video" as const } : s,
   );
@@ -862,6 +851,20 @@ function selectTake(
     flags: { stitch_triggered: true },
     log: `scene ${scene.number} take ${take.take} selected; stitching again`,
   };
+}
+
+/**
+ * What a scene's video starts from: in `chain`, the last frame of the scene before (the
+ * project's start image for the first); in `independent` (no last frames), the start image.
+ */
+function startImageOf(
+  project: ProjectState,
+  scenes: SceneState[],
+  scene: SceneState,
+): string | null {
+  if (project.continuity !== "chain") return project.startImageUrl;
+  const previous = scenes.find((s) => s.number === scene.number - 1);
+  return previous?.lastFrameUrl ?? project.startImageUrl;
 }
 
 function beginVideo(
