@@ -609,6 +609,19 @@ function perRequest(
   };
 }
 
+/** What a closed-loop (autocannon) run measured, as a row of the results table. */
+function closedLoopFigures(result: autocannon.Result) {
+  return {
+    paced: false,
+    reqPerSec: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors + result.timeouts,
+    non2xx: result.non2xx,
+    total: result.requests.total,
+  };
+}
+
 async function bareMax(
   target: Target,
   label: string,
@@ -624,14 +637,8 @@ async function bareMax(
   return {
     kind: "bare",
     label,
-    paced: false,
-    reqPerSec: result.requests.average,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    errors: result.errors + result.timeouts,
-    non2xx: result.non2xx,
+    ...closedLoopFigures(result),
     notApplied: 0,
-    total: result.requests.total,
     ...perRequest(target, before, after, result.requests.total, result.requests.total),
   };
 }
@@ -698,14 +705,8 @@ function callbackMax(
     });
     return {
       applied,
-      paced: false,
-      reqPerSec: result.requests.average,
-      p50: result.latency.p50,
-      p99: result.latency.p99,
-      errors: result.errors + result.timeouts,
-      non2xx: result.non2xx,
+      ...closedLoopFigures(result),
       notApplied,
-      total: result.requests.total,
     };
   });
 }
