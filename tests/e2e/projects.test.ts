@@ -2,7 +2,13 @@ import { mkdirSync } from "node:fs";
 import path from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { APP_DIR, type AppServer, startApp } from "./harness/app-server";
+import {
+  APP_DIR,
+  type AppServer,
+  fetchProject,
+  startApp,
+  withServerLogs,
+} from "./harness/app-server";
 import { CHROMIUM_MISSING_MESSAGE, chromiumMissing, launchChromium } from "./harness/browser";
 
 /**
@@ -67,21 +73,6 @@ describe.skipIf(skip)("project pages in a browser", () => {
     return (await response.json()) as ProjectJson;
   }
 
-  async function getProject(id: string): Promise<ProjectJson> {
-    return (await (await fetch(`${app.url}/api/v1/projects/${id}`)).json()) as ProjectJson;
-  }
-
-  /** Fails with the server's output attached, which is what one needs to see then. */
-  async function withLogs<T>(step: Promise<T>): Promise<T> {
-    try {
-      return await step;
-    } catch (error) {
-      throw new Error(
-        `${(error as Error).message}\n--- server output (tail) ---\n${app.logs().slice(-3000)}`,
-      );
-    }
-  }
-
   it("creates a 3-scene project from the form and shows it run to the final video without a reload", async () => {
     // The list is open in another tab the whole time: it must follow along on its own.
     const list = await newPage();
@@ -130,7 +121,7 @@ describe.skipIf(skip)("project pages in a browser", () => {
     await page.waitForURL(/\/projects\/prj_/);
     const id = page.url().split("/").at(-1)!;
 
-    await withLogs(page.locator("video[data-final-video]").waitFor({ timeout: 45_000 }));
+    await withServerLogs(app, page.locator("video[data-final-video]").waitFor({ timeout: 45_000 }));
     expect(
       await page.evaluate(() => (window as unknown as { __e2eMarker?: string }).__e2eMarker),
     ).toBe("kept");
@@ -166,7 +157,8 @@ describe.skipIf(skip)("project pages in a browser", () => {
       expect(await page.locator(`button[data-action="${action}"]`).isDisabled()).toBe(true);
     }
 
-    await withLogs(
+    await withServerLogs(
+      app,
       list
         .locator(`li[data-project-id="${id}"][data-status="completed"]`)
         .waitFor({ timeout: 10_000 }),
@@ -195,13 +187,13 @@ describe.skipIf(skip)("project pages in a browser", () => {
     await dialog.waitFor();
     await dialog.getByRole("button", { name: "Keep as is" }).click();
     await dialog.waitFor({ state: "hidden" });
-    expect((await getProject(project.id)).status).toBe("generating");
+    expect((await fetchProject<ProjectJson>(app, project.id)).status).toBe("generating");
 
     await page.locator('button[data-action="cancel"]').click();
     await dialog.getByRole("button", { name: "Cancel project" }).click();
-    await withLogs(page.locator('[data-project-status="cancelled"]').waitFor());
+    await withServerLogs(app, page.locator('[data-project-status="cancelled"]').waitFor());
     expect(await page.locator('button[data-action="cancel"]').isDisabled()).toBe(true);
-    expect((await getProject(project.id)).status).toBe("cancelled");
+    expect((await fetchProject<ProjectJson>(app, project.id)).status).toBe("cancelled");
   });
 
   it("shows a failed scene with its error, then retries from the failed stage to completion", async () => {
@@ -212,7 +204,10 @@ describe.skipIf(skip)("project pages in a browser", () => {
     });
     const page = await newPage();
     await page.goto(`${app.url}/projects/${project.id}`);
-    await withLogs(page.locator('[data-project-status="failed"]').waitFor({ timeout: 30_000 }));
+    await withServerLogs(
+      app,
+      page.locator('[data-project-status="failed"]').waitFor({ timeout: 30_000 }),
+    );
 
     const failedScene = page.locator('article[data-scene="2"]');
     await expect(failedScene.getAttribute("data-status")).resolves.toBe("failed");
@@ -222,11 +217,12 @@ describe.skipIf(skip)("project pages in a browser", () => {
     );
     expect(await page.locator('button[data-action="start"]').isDisabled()).toBe(true);
     expect(await page.locator('button[data-action="cancel"]').isDisabled()).toBe(true);
-    const firstSceneAttempts = (await getProject(project.id)).scenes[0]!.attempts;
+    const firstSceneAttempts = (await fetchProject<ProjectJson>(app, project.id)).scenes[0]!
+      .attempts;
 
     // The failure is in the error log where people look: the project's own Errors panel…
     const errors = page.locator("ul[data-errors]");
-    await withLogs(errors.waitFor({ timeout: 30_000 }));
+    await withServerLogs(app, errors.waitFor({ timeout: 30_000 }));
     await expect(errors.textContent()).resolves.toMatch(
       /scene 2 video generation attempt 1 of \d+ failed/,
     );
@@ -234,7 +230,7 @@ describe.skipIf(skip)("project pages in a browser", () => {
     const log = await newPage();
     await log.goto(`${app.url}/errors?project_id=${project.id}`);
     const row = log.locator("li", { hasText: "scene 2 video generation attempt 1" }).first();
-    await withLogs(row.waitFor({ timeout: 30_000 }));
+    await withServerLogs(app, row.waitFor({ timeout: 30_000 }));
     await expect(row.locator(`a[href="/projects/${project.id}"]`).count()).resolves.toBe(1);
     await log.close();
 
@@ -243,9 +239,9 @@ describe.skipIf(skip)("project pages in a browser", () => {
       .getByRole("dialog", { name: "Retry from the failed stage?" })
       .getByRole("button", { name: "Retry" })
       .click();
-    await withLogs(page.locator("video[data-final-video]").waitFor({ timeout: 30_000 }));
+    await withServerLogs(app, page.locator("video[data-final-video]").waitFor({ timeout: 30_000 }));
 
-    const after = await getProject(project.id);
+    const after = await fetchProject<ProjectJson>(app, project.id);
     expect(after.status).toBe("completed");
     // The finished scene was kept, not generated again.
     expect(after.scenes[0]!.attempts).toBe(firstSceneAttempts);
@@ -325,7 +321,7 @@ describe.skipIf(skip)("project pages in a browser", () => {
     await page.locator('[data-stream-state="live"]').waitFor();
     await page.evaluate(() => Object.assign(window, { __e2eMarker: "kept" }));
 
-    await withLogs(app.restart({ downtimeMs: 1000 }));
+    await withServerLogs(app, app.restart({ downtimeMs: 1000 }));
     // While the server was away the page said so; now it is back on its own.
     await page.locator('[data-stream-state="live"]').waitFor({ timeout: 20_000 });
 
@@ -333,7 +329,7 @@ describe.skipIf(skip)("project pages in a browser", () => {
       method: "POST",
     });
     expect(started.status).toBe(200);
-    await withLogs(page.locator("video[data-final-video]").waitFor({ timeout: 30_000 }));
+    await withServerLogs(app, page.locator("video[data-final-video]").waitFor({ timeout: 30_000 }));
     expect(
       await page.evaluate(() => (window as unknown as { __e2eMarker?: string }).__e2eMarker),
     ).toBe("kept");
@@ -363,7 +359,9 @@ describe.skipIf(skip)("project pages in a browser", () => {
     });
     // A running project worth showing: its first scene done, the silent one still waiting.
     await expect
-      .poll(async () => (await getProject(running.id)).scenes[0]!.status, { timeout: 60_000 })
+      .poll(async () => (await fetchProject<ProjectJson>(app, running.id)).scenes[0]!.status, {
+        timeout: 60_000,
+      })
       .toBe("completed");
     const completed = (await (
       await fetch(`${app.url}/api/v1/projects?status=completed&limit=10`)

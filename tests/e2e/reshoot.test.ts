@@ -1,6 +1,6 @@
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AppServer, startApp } from "./harness/app-server";
+import { type AppServer, fetchProject, startApp, withServerLogs } from "./harness/app-server";
 import { CHROMIUM_MISSING_MESSAGE, chromiumMissing, launchChromium } from "./harness/browser";
 
 /**
@@ -46,20 +46,6 @@ describe.skipIf(skip)("re-shooting a scene in a browser", () => {
     return page;
   }
 
-  async function getProject(id: string): Promise<ProjectJson> {
-    return (await (await fetch(`${app.url}/api/v1/projects/${id}`)).json()) as ProjectJson;
-  }
-
-  async function withLogs<T>(step: Promise<T>): Promise<T> {
-    try {
-      return await step;
-    } catch (error) {
-      throw new Error(
-        `${(error as Error).message}\n--- server output (tail) ---\n${app.logs().slice(-3000)}`,
-      );
-    }
-  }
-
   it("re-shoots scene 2 of a completed project and shows the new take and final video live", async () => {
     const page = await newPage();
     await page.goto(`${app.url}/projects/new`);
@@ -77,9 +63,9 @@ describe.skipIf(skip)("re-shooting a scene in a browser", () => {
     await page.getByRole("button", { name: "Create and start" }).click();
     await page.waitForURL(/\/projects\/prj_/);
     const id = page.url().split("/").at(-1)!;
-    expect((await getProject(id)).continuity).toBe("chain");
+    expect((await fetchProject<ProjectJson>(app, id)).continuity).toBe("chain");
 
-    await withLogs(page.locator("video[data-final-video]").waitFor({ timeout: 60_000 }));
+    await withServerLogs(app, page.locator("video[data-final-video]").waitFor({ timeout: 60_000 }));
     await page.evaluate(() => Object.assign(window, { __e2eMarker: "kept" }));
     const firstFinal = await page.locator("video[data-final-video]").getAttribute("src");
     // One take each: no takes strip, no history yet.
@@ -106,7 +92,7 @@ describe.skipIf(skip)("re-shooting a scene in a browser", () => {
     await dialog.getByLabel("Seconds", { exact: true }).fill("0");
     await dialog.getByRole("button", { name: "Re-shoot" }).click();
     await dialog.locator("[data-field-error]").waitFor();
-    expect((await getProject(id)).status).toBe("completed");
+    expect((await fetchProject<ProjectJson>(app, id)).status).toBe("completed");
 
     await dialog.getByLabel("Seconds", { exact: true }).fill("4");
     await prompt.fill("Two lanterns are lit on the pier");
@@ -114,12 +100,16 @@ describe.skipIf(skip)("re-shooting a scene in a browser", () => {
     await dialog.waitFor({ state: "hidden" });
 
     // Live, without a reload: scene 2 gets its second take, in use, and a new final video.
-    await withLogs(
+    await withServerLogs(
+      app,
       page
         .locator('[data-takes="2"] li[data-take="2"][data-selected]')
         .waitFor({ timeout: 60_000 }),
     );
-    await withLogs(page.locator('[data-project-status="completed"]').waitFor({ timeout: 60_000 }));
+    await withServerLogs(
+      app,
+      page.locator('[data-project-status="completed"]').waitFor({ timeout: 60_000 }),
+    );
     await page.locator("video[data-final-video]").waitFor();
     expect(await page.locator("video[data-final-video]").getAttribute("src")).not.toBe(firstFinal);
     expect(await page.locator('[data-takes="2"] li[data-take]').count()).toBe(2);
@@ -138,16 +128,18 @@ describe.skipIf(skip)("re-shooting a scene in a browser", () => {
 
     // Back to the first take: stitched again, nothing generated, the history grows.
     await page.getByRole("button", { name: /Use this take \(take 1\) for scene 2/ }).click();
-    await withLogs(
+    await withServerLogs(
+      app,
       page
         .locator('[data-takes="2"] li[data-take="1"][data-selected]')
         .waitFor({ timeout: 60_000 }),
     );
-    await withLogs(
+    await withServerLogs(
+      app,
       page.locator('[data-final-history] li[data-final-version="3"]').waitFor({ timeout: 60_000 }),
     );
     await page.locator('[data-project-status="completed"]').waitFor();
-    const after = await getProject(id);
+    const after = await fetchProject<ProjectJson>(app, id);
     expect(after.scenes[1]!.selected_take).toBe(1);
     expect(after.scenes[1]!.takes).toHaveLength(2);
     expect(after.final_videos).toHaveLength(3);

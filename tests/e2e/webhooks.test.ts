@@ -2,7 +2,7 @@ import type { Browser, Page } from "playwright-core";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Receiver, startReceiver } from "../integration/subscriptions/helpers";
-import { type AppServer, startApp } from "./harness/app-server";
+import { type AppServer, startApp, withServerLogs } from "./harness/app-server";
 import { CHROMIUM_MISSING_MESSAGE, chromiumMissing, launchChromium } from "./harness/browser";
 
 /**
@@ -32,27 +32,22 @@ describe.skipIf(skip)("webhooks pages in a browser", () => {
     await receiver?.close();
   });
 
-  async function withLogs<T>(step: Promise<T>): Promise<T> {
-    try {
-      return await step;
-    } catch (error) {
-      throw new Error(
-        `${(error as Error).message}\n--- server output ---\n${app.logs().slice(-3000)}`,
-      );
-    }
-  }
-
   it("create an endpoint, see the secret once, send a test event, see the delivery", async () => {
     const page: Page = await (await browser.newContext()).newPage();
     page.setDefaultTimeout(30_000);
-    await withLogs(page.goto(`${app.url}/webhooks`).then(() => undefined));
+    await withServerLogs(
+      app,
+      page.goto(`${app.url}/webhooks`).then(() => undefined),
+    );
     await page.getByRole("link", { name: "Webhooks" }).first().waitFor();
 
     await page.fill('input[name="url"]', `${receiver.base}/e2e`);
     await page.fill('input[name="description"]', "browser test");
     await page.check('input[name="events"][value="project.completed"]');
     await page.click("[data-create-endpoint]");
-    const secret = ((await withLogs(page.locator("[data-secret]").textContent())) ?? "").trim();
+    const secret = (
+      (await withServerLogs(app, page.locator("[data-secret]").textContent())) ?? ""
+    ).trim();
     expect(secret).toMatch(/^whsec_/);
     await page.getByRole("button", { name: "I have stored it" }).click();
     await page.locator("[data-secret]").waitFor({ state: "detached" });
@@ -67,7 +62,7 @@ describe.skipIf(skip)("webhooks pages in a browser", () => {
 
     await page.click("[data-send-test]");
     const delivered = page.locator('[data-delivery-status="succeeded"]');
-    await withLogs(delivered.waitFor({ timeout: 60_000 }));
+    await withServerLogs(app, delivered.waitFor({ timeout: 60_000 }));
     expect(await delivered.textContent()).toContain("test.ping");
     expect(await delivered.locator("[data-response-status]").textContent()).toBe("HTTP 200");
 

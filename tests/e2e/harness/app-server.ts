@@ -294,3 +294,19 @@ async function killGroup({ child, exited }: Running) {
   // next-server may outlive the launcher: make sure the whole group is gone.
   signal("SIGKILL");
 }
+
+/** Fails with the tail of the server's output attached: what one needs to see when a step fails. */
+export async function withServerLogs<T>(app: AppServer, step: Promise<T>): Promise<T> {
+  try {
+    return await step;
+  } catch (error) {
+    throw new Error(
+      `${(error as Error).message}\n--- server output (tail) ---\n${app.logs().slice(-3000)}`,
+    );
+  }
+}
+
+/** GET /api/v1/projects/{id}, as the test's own shape of it. */
+export async function fetchProject<T>(app: AppServer, id: string): Promise<T> {
+  return (await (await fetch(`${app.url}/api/v1/projects/${id}`)).json()) as T;
+}
