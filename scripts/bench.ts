@@ -111,6 +111,8 @@ type Measured = {
   /** CPU ms per request of the app server's processes, and of the PostgreSQL backends serving its database. */
   appCpuMs: number | null;
   dbCpuMs: number | null;
+  /** CPU ms per request of this bench process: the load generator and the stand-in services (the machine's budget has to carry them too). */
+  benchCpuMs: number;
   /** Statements per request (per stage for callbacks): the app's counter, and the database's. */
   appStatements: number | null;
   dbStatements: number | null;
@@ -510,7 +512,9 @@ async function readCounters(target: Target, edge: "before" | "after") {
               where datname = current_database() and application_name <> ${SCRIPT_APPLICATION_NAME}`,
         )
       : null;
+    const own = process.cpuUsage();
     return {
+      bench: (own.user + own.system) / 1000,
       app: processGroupCpuMs(target.server.pid),
       db: backends ? processesCpuMs(backends.map((r) => r.pid)) : null,
       dbLabels: new Map((backends ?? []).map((r) => [r.pid, r.label])),
@@ -604,6 +608,7 @@ function perRequest(
   return {
     appCpuMs: per(before.app, after.app, n),
     dbCpuMs: before.db && after.db ? cpuDeltaMs(before.db, after.db) / n : null,
+    benchCpuMs: (after.bench - before.bench) / n,
     appStatements: per(before.appStatements, after.appStatements, stages, target.scrapeStatements),
     dbStatements: per(before.dbStatements, after.dbStatements, stages),
   };
@@ -760,6 +765,7 @@ function resultTable(results: Measured[]) {
       "requests",
       "app cpu ms/req",
       "db cpu ms/req",
+      "bench cpu ms/req",
       "stmts/req app",
       "stmts/req db",
     ],
@@ -775,6 +781,7 @@ function resultTable(results: Measured[]) {
       r.total,
       num(r.appCpuMs, 2),
       num(r.dbCpuMs, 2),
+      fixed(r.benchCpuMs, 2),
       num(r.appStatements, 1),
       num(r.dbStatements, 1),
     ]),

@@ -15,6 +15,8 @@ import {
   uniqueIndex,
 } from "drizzle-orm/pg-core";
 import {
+  CONTINUITY_MODES,
+  type Continuity,
   ERROR_SEVERITIES,
   ERROR_TYPES,
   type ErrorSeverity,
@@ -27,8 +29,6 @@ import {
   type ProjectStatus,
   SCENE_STATUSES,
   type SceneStatus,
-  CONTINUITY_MODES,
-  type Continuity,
   WEBHOOK_OUTCOMES,
   WEBHOOK_SOURCES,
   type WebhookOutcome,

@@ -6,19 +6,17 @@ import { recordError } from "@/lib/observability/error-log";
 import { log } from "@/lib/observability/log";
 import { applyJobFailure, applyParkedReports } from "@/lib/pipeline/apply";
 import { SOURCE_OF_KIND, type StageKind } from "@/lib/pipeline/statuses";
+import type { ClaimedNewJob } from "@/lib/pipeline/store";
 import { callService } from "@/lib/services/http";
 import { buildServiceRequest, taskIdFrom } from "@/lib/services/requests";
 import { backoffMs } from "./backoff";
-import { scheduleDispatch } from "./schedule";
+import { leaseSeconds, scheduleDispatch } from "./schedule";
 
 /** What the dispatcher needs of a claimed job. */
 export type ClaimedJob = Pick<
   Job,
   "id" | "kind" | "projectId" | "sceneId" | "attempt" | "deliveries" | "payload" | "externalTaskId"
 >;
-
-/** How long a claimed job may stay `running` before another dispatcher reclaims it (crash recovery). */
-const leaseSeconds = () => (env.SERVICE_TIMEOUT_MS + 30_000) / 1000;
 
 /**
  * Claims due jobs and delivers them until a claim comes back short of a full batch (then
@@ -48,6 +46,11 @@ export async function dispatchNotifiedJobs(ids: string[]): Promise<number> {
   const claimed = rows.map(claimedJob);
   await deliverAll(claimed);
   return claimed.length;
+}
+
+/** Delivers jobs a write claimed for this thread (lib/pipeline/store.ts `JobHandOff`): their first delivery. */
+export async function deliverClaimed(jobs: ClaimedNewJob[]) {
+  await deliverAll(jobs.map((job) => ({ ...job, deliveries: 1, externalTaskId: null })));
 }
 
 async function deliverAll(claimed: ClaimedJob[]) {

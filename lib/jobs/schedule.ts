@@ -1,12 +1,20 @@
 import "server-only";
 import { after } from "next/server";
+import { env } from "@/lib/env";
+import { type ClaimedNewJob, setJobHandOff } from "@/lib/pipeline/store";
+import { DeliveryGate } from "./delivery-gate";
 
 /**
  * Where this thread's dispatch happens:
  * - "after-response" (default; the web thread with PGlite): after the response is sent;
- * - "elsewhere": a worker thread or `npm run worker` dispatches, woken by the NOTIFY the
- *   enqueueing statement sends — this thread does nothing;
+ * - "elsewhere": a worker thread or `npm run worker` dispatches — this thread does nothing
+ *   but hand the jobs it claims to its own dispatch thread, when it has one;
  * - "here": this thread is such a worker: run the loop now.
+ * In a dispatch thread or process ("here"), and in a web thread with its own dispatch thread,
+ * the write that queues a job claims it (lib/pipeline/store.ts `JobHandOff`). Otherwise it is
+ * queued: with a NOTIFY that wakes the workers, or for the after-response pass (PGlite: there
+ * a restart of the one process finds queued work at once, where a claimed job would wait
+ * for its lease to end).
  */
 export type DispatchMode = "after-response" | "elsewhere" | "here";
 
@@ -14,6 +22,8 @@ export type DispatchMode = "after-response" | "elsewhere" | "here";
 const MAX_LOOPS = 4;
 /** Notified jobs one pass claims at most (the due-jobs claim's batch): bounds outbound calls in flight. */
 const CLAIM_BATCH = 20;
+/** Jobs claimed in the write and handed out, not yet delivered, at most (as many as the loops have in flight). */
+export const HANDED_OUT_LIMIT = MAX_LOOPS * CLAIM_BATCH;
 type State = {
   mode: DispatchMode;
   loops: number;
@@ -21,6 +31,9 @@ type State = {
   /** Jobs a NOTIFY named, not yet claimed by a loop here. */
   notified: Set<string>;
   running: Set<Promise<void>>;
+  gate: DeliveryGate;
+  /** A web thread's dispatch thread, while it runs: what the jobs this thread claims are posted to. */
+  thread: ((jobs: ClaimedNewJob[]) => void) | null;
 };
 // On globalThis: dev reloads modules, and the mode is set once at start.
 const holder = globalThis as unknown as { __framechainDispatch?: State };
@@ -30,11 +43,73 @@ holder.__framechainDispatch ??= {
   again: false,
   notified: new Set(),
   running: new Set(),
+  gate: new DeliveryGate(HANDED_OUT_LIMIT),
+  thread: null,
 };
 const state = holder.__framechainDispatch;
+state.gate ??= new DeliveryGate(HANDED_OUT_LIMIT); // a state kept from before a dev reload
+state.thread ??= null;
+
+/** How long a claimed job may stay `running` before another dispatcher reclaims it (crash recovery). */
+export const leaseSeconds = () => (env.SERVICE_TIMEOUT_MS + 30_000) / 1000;
 
 export function setDispatchMode(mode: DispatchMode) {
   state.mode = mode;
+  applyHandOff();
+}
+
+/**
+ * A web thread's dispatch thread started (`post` sends it jobs, `gate` is the count the two
+ * threads share) or stopped (null): from then on this thread's writes claim their jobs and
+ * post them there, or queue them for the workers again.
+ */
+export function handOffToThread(
+  thread: { post: (jobs: ClaimedNewJob[]) => void; gate: DeliveryGate } | null,
+) {
+  state.thread = thread?.post ?? null;
+  if (thread) state.gate = thread.gate;
+  applyHandOff();
+}
+
+/** In a dispatch thread: the count of handed-out jobs is the one its web thread keeps. */
+export function shareDeliveryGate(shared: SharedArrayBuffer) {
+  state.gate = new DeliveryGate(HANDED_OUT_LIMIT, shared);
+  applyHandOff();
+}
+
+function applyHandOff() {
+  const deliver =
+    state.mode === "here" ? deliverHandedJobs : state.mode === "elsewhere" ? state.thread : null;
+  setJobHandOff(
+    deliver
+      ? {
+          leaseSeconds,
+          reserve: (n) => state.gate.reserve(n),
+          release: (n) => state.gate.release(n),
+          deliver,
+        }
+      : null,
+  );
+}
+
+/**
+ * Delivers jobs a write claimed for this thread, or that its web thread posted here; each
+ * one's place under the gate is given back when its delivery is done (recorded, rescheduled
+ * or failed). Tracked like a loop, so a clean stop waits for them.
+ */
+export function deliverHandedJobs(jobs: ClaimedNewJob[]): Promise<void> {
+  const delivery = (async () => {
+    try {
+      const { deliverClaimed } = await loadDispatcher();
+      await deliverClaimed(jobs);
+    } catch (error) {
+      console.error("[framechain] dispatch failed", error);
+    } finally {
+      state.gate.release(jobs.length);
+    }
+  })();
+  state.running.add(delivery);
+  return delivery.finally(() => state.running.delete(delivery));
 }
 
 export function dispatchMode(): DispatchMode {
@@ -130,3 +205,5 @@ async function startLoop(due: boolean): Promise<void> {
 export async function dispatchIdle(): Promise<void> {
   while (state.running.size) await Promise.allSettled([...state.running]);
 }
+
+applyHandOff();

@@ -4,9 +4,10 @@ import { env } from "@/lib/env";
 import { log } from "@/lib/observability/log";
 import { setThreadSeries } from "@/lib/observability/metrics";
 import { startDeliveries } from "./deliveries";
-import { setDispatchMode } from "./schedule";
+import { DeliveryGate } from "./delivery-gate";
+import { HANDED_OUT_LIMIT, handOffToThread, setDispatchMode } from "./schedule";
 import { startSweeper } from "./sweeper";
-import type { FromThread, ToThread } from "./worker-thread";
+import type { FromThread, ThreadData, ToThread } from "./worker-thread";
 
 /**
  * Where this web process's outbound work is dispatched (CONTRACT §5), decided once at start:
@@ -56,18 +57,30 @@ const HEALTHY_MS = 60_000;
  */
 export function startDispatchThread() {
   if (holder.worker || holder.stopping) return;
+  // The count of jobs handed to the thread and not delivered yet, kept by both threads.
+  const gate = new DeliveryGate(HANDED_OUT_LIMIT);
   // Next bundles the entry from this exact form (a string path would be loaded by Node as is).
-  const worker = new Worker(new URL("./worker-thread.ts", import.meta.url));
+  const worker = new Worker(new URL("./worker-thread.ts", import.meta.url), {
+    workerData: { gate: gate.shared } satisfies ThreadData,
+  });
   worker.unref(); // never what keeps the process alive
   const startedAt = Date.now();
   worker.on("message", (message: FromThread) => {
     if (message.type === "statements") holder.current = message.count;
     if (message.type === "metrics") setThreadSeries(message.series);
+    // Listening: from now on the jobs this thread's writes queue are claimed there and posted.
+    if (message.type === "ready")
+      handOffToThread({
+        post: (jobs) => worker.postMessage({ type: "jobs", jobs } satisfies ToThread),
+        gate,
+      });
   });
   worker.on("error", (error) => {
     log("error", "dispatch_thread.failed", { message: error.message });
   });
   worker.on("exit", (code) => {
+    // Jobs posted to a thread that died stay leased until the sweep reclaims them; new ones are queued.
+    handOffToThread(null);
     holder.finished += holder.current;
     holder.current = 0;
     holder.worker = undefined;
@@ -83,6 +96,7 @@ export function startDispatchThread() {
 /** Asks the thread to finish what it is delivering and stop; resolves when it has exited. */
 export async function stopDispatchThread(): Promise<void> {
   holder.stopping = true;
+  handOffToThread(null); // what is queued from now on waits in the database
   const worker = holder.worker;
   if (!worker) return;
   const exited = new Promise((resolve) => worker.once("exit", resolve));

@@ -1,21 +1,27 @@
 import "server-only";
 import { writeSync } from "node:fs";
-import { parentPort } from "node:worker_threads";
+import { parentPort, workerData } from "node:worker_threads";
 import { closeDb, statementCount } from "@/lib/db/client";
 import { type ThreadSeries, threadSeries } from "@/lib/observability/metrics";
+import type { ClaimedNewJob } from "@/lib/pipeline/store";
+import { deliverHandedJobs, shareDeliveryGate } from "./schedule";
 import { startDispatchWorker } from "./worker";
 
 /**
- * Entry of the dispatch worker thread that the web server starts (lib/jobs/dispatch-thread.ts).
+ * Entry of the dispatch worker thread that the web server starts (lib/jobs/worker-host.ts).
  * Next bundles it from `new Worker(new URL(…))`, so the path alias and `server-only` resolve
  * as in the server's own code, under `next dev` and `next build` alike.
  *
- * Messages: from the parent `{type:"stop"}`; to it `{type:"statements", count}` (this
- * thread's database statements, for /api/metrics), `{type:"metrics", series}` (its outbound
- * calls and webhook deliveries, shown by the web thread's /api/metrics) and `{type:"stopped"}`.
+ * Messages: from the parent `{type:"jobs", jobs}` (jobs its writes claimed, to deliver
+ * here) and `{type:"stop"}`; to it `{type:"ready"}` (listening: post jobs from now on),
+ * `{type:"statements", count}` (this thread's database statements, for /api/metrics),
+ * `{type:"metrics", series}` (its outbound calls and webhook deliveries, shown by the web
+ * thread's /api/metrics) and `{type:"stopped"}`.
  */
-export type ToThread = { type: "stop" };
+export type ThreadData = { gate: SharedArrayBuffer };
+export type ToThread = { type: "jobs"; jobs: ClaimedNewJob[] } | { type: "stop" };
 export type FromThread =
+  | { type: "ready" }
   | { type: "statements"; count: number }
   | { type: "metrics"; series: ThreadSeries }
   | { type: "stopped" };
@@ -37,7 +43,13 @@ const reportStatements = async () => {
 };
 const reporter = setInterval(reportStatements, 1000);
 
+shareDeliveryGate((workerData as ThreadData).gate);
+// Jobs posted before a stop was asked for are delivered, even while stopping: they are claimed.
+port.on("message", (message: ToThread) => {
+  if (message?.type === "jobs") deliverHandedJobs(message.jobs);
+});
 const worker = await startDispatchWorker();
+send({ type: "ready" });
 port.on("message", async (message: ToThread) => {
   if (message?.type !== "stop") return;
   clearInterval(reporter);

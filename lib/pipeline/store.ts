@@ -39,6 +39,38 @@ import {
 export const PROJECT_CHANNEL = "framechain_project";
 export const JOBS_CHANNEL = "framechain_jobs";
 
+/** A job a write inserted already claimed for this thread: what its delivery needs. */
+export type ClaimedNewJob = {
+  id: string;
+  kind: JobKind;
+  projectId: string;
+  sceneId: string | null;
+  attempt: number;
+  payload: Record<string, unknown>;
+};
+
+/**
+ * Claim in the write, where this thread's process delivers what it queues (set by
+ * lib/jobs/schedule.ts): the write inserts its new jobs already claimed — `running`, leased,
+ * their first delivery counted, no NOTIFY — and hands them to `deliver` once it has
+ * committed, so a stage needs no claim statement and no wake-up hop. `reserve` bounds the
+ * deliveries handed out and not finished yet; past that bound, and where no hand-off is set
+ * (a web process whose jobs another process delivers), jobs are queued with a NOTIFY. A
+ * process that dies between the write and the delivery leaves its jobs leased: the sweep
+ * reclaims them when the lease ends, as it does a delivery cut off half-way.
+ */
+export type JobHandOff = {
+  leaseSeconds(): number;
+  reserve(count: number): boolean;
+  release(count: number): void;
+  deliver(jobs: ClaimedNewJob[]): void;
+};
+let handOff: JobHandOff | null = null;
+
+export function setJobHandOff(next: JobHandOff | null) {
+  handOff = next;
+}
+
 /** A write found its state changed since it was loaded: decide again. */
 export class WriteConflict extends Error {
   constructor(what: string) {
@@ -184,6 +216,7 @@ export type EventRecord =
     }
   | { /** A parked callback, now applied: written only if it is still parked. */ unpark: number };
 
+/** `queuedJobIds`: jobs queued for a dispatcher to claim (none when the write claimed them itself). */
 export type WriteResult = { recorded: boolean; queuedJobIds: string[] };
 
 type Applied = Extract<Decision, { outcome: "applied" }>;
@@ -323,21 +356,37 @@ export async function writeDecision(
       select ${$(projectId, "text")}, ${$(decision.finalVideo, "text")} where ${after("p")} returning 1)`);
     guards.push("(select count(*) from fv) = 1");
   }
-  const queuedJobIds: string[] = [];
+  const newJobs: ClaimedNewJob[] = [];
+  const claimedBy =
+    decision.enqueue.length && handOff?.reserve(decision.enqueue.length) ? handOff : null;
   if (decision.enqueue.length) {
     const run_ = decision.project?.patch.run ?? state.project.run;
     const values = decision.enqueue.map((spec) => {
       const id = newId("job");
-      queuedJobIds.push(id);
+      newJobs.push({
+        id,
+        kind: spec.kind,
+        projectId,
+        sceneId: spec.sceneId,
+        attempt: spec.attempt,
+        payload: spec.payload,
+      });
       return `(${$(id, "text")}, ${$(spec.kind, "text")}, ${$(jobKey(projectId, run_, spec), "text")},
         ${$(spec.sceneId, "text")}, ${$(spec.attempt, "int")}, ${$(JSON.stringify(spec.payload), "jsonb")})`;
     });
+    const claim = claimedBy
+      ? {
+          columns: ", status, deliveries, deadline_at",
+          values: `, 'running', 1, now() + make_interval(secs => ${$(claimedBy.leaseSeconds(), "float8")})`,
+          returning: "1",
+        }
+      : { columns: "", values: "", returning: `pg_notify('${JOBS_CHANNEL}', id)` };
     // No ON CONFLICT: queuing a step twice is a bug, and the unique key turns it into a rollback.
-    ctes.push(`n as (insert into jobs (id, kind, key, project_id, scene_id, attempt, payload, run_at)
-      select v.id, v.kind, v.key, ${$(projectId, "text")}, v.scene_id, v.attempt, v.payload, now()
+    ctes.push(`n as (insert into jobs (id, kind, key, project_id, scene_id, attempt, payload, run_at${claim.columns})
+      select v.id, v.kind, v.key, ${$(projectId, "text")}, v.scene_id, v.attempt, v.payload, now()${claim.values}
       from (values ${values.join(", ")}) as v (id, kind, key, scene_id, attempt, payload)
       where ${after("p")}
-      returning pg_notify('${JOBS_CHANNEL}', id))`);
+      returning ${claim.returning})`);
     guards.push(`(select count(*) from n) = ${decision.enqueue.length}`);
   }
 
@@ -351,12 +400,18 @@ select ${recorded} as recorded,
   try {
     rows = await run.query<{ recorded: number }>(text, params);
   } catch (error) {
+    claimedBy?.release(newJobs.length);
     if ((error as { code?: string }).code === "FC409")
       throw new WriteConflict(`project ${projectId}`);
     throw error;
   }
   const wasRecorded = Number(rows[0]?.recorded ?? 0) > 0;
-  return { recorded: wasRecorded, queuedJobIds: wasRecorded ? queuedJobIds : [] };
+  if (!wasRecorded || !claimedBy) {
+    claimedBy?.release(newJobs.length);
+    return { recorded: wasRecorded, queuedJobIds: wasRecorded ? newJobs.map((j) => j.id) : [] };
+  }
+  claimedBy.deliver(newJobs);
+  return { recorded: true, queuedJobIds: [] };
 }
 
 function guardedUpdate(

@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runAfterResponse } from "../../helpers/after";
+import { dispatchInThisThread } from "../../helpers/dispatch-here";
 import { type FakeServices, startFakeServices } from "../../helpers/fake-services";
 import { type App, completionFor, loadApp } from "../../helpers/pipeline-driver";
 import { loadEndpointApi } from "./helpers";
@@ -12,17 +12,19 @@ import { loadEndpointApi } from "./helpers";
  * same statement that writes the events. (No delivery loop runs in this file: its statements are
  * the worker's, not the callback's.)
  */
-const BUDGET_PER_STAGE = 4;
+const BUDGET_PER_STAGE = 3;
 
 let services: FakeServices;
 let app: App;
 let statementCount: () => number;
+let settle: () => Promise<void>;
 
 beforeAll(async () => {
   services = await startFakeServices();
   Object.assign(process.env, services.env);
   app = await loadApp();
   ({ statementCount } = await import("@/lib/db/client"));
+  settle = await dispatchInThisThread();
   const api = await loadEndpointApi();
   for (const events of [undefined, ["scene.completed"], ["project.completed", "project.stitching"]])
     expect((await api.create({ url: "http://127.0.0.1:9/hook", events })).status).toBe(201);
@@ -37,7 +39,7 @@ describe("statements per pipeline stage with subscribers", () => {
       autostart: true,
     });
     expect(created.status).toBe(201);
-    await runAfterResponse();
+    await settle();
 
     const costs: number[] = [];
     const answered = new Set<FakeServices["requests"][number]>();
@@ -48,7 +50,7 @@ describe("statements per pipeline stage with subscribers", () => {
       const before = statementCount();
       const { stage, body, url } = completionFor(next);
       expect((await app.send(stage, body, url)).status).toBe(200);
-      await runAfterResponse();
+      await settle();
       costs.push(statementCount() - before);
     }
     expect(costs).toEqual(Array(7).fill(BUDGET_PER_STAGE));
