@@ -65,10 +65,12 @@ export type JobHandOff = {
   release(count: number): void;
   deliver(jobs: ClaimedNewJob[]): void;
 };
-let handOff: JobHandOff | null = null;
+// On globalThis: Next bundles instrumentation and route handlers apart, each with its own
+// copy of this module, and the hand-off is set from the one and used by the other.
+const slot = globalThis as unknown as { __framechainJobHandOff?: JobHandOff | null };
 
 export function setJobHandOff(next: JobHandOff | null) {
-  handOff = next;
+  slot.__framechainJobHandOff = next;
 }
 
 /** A write found its state changed since it was loaded: decide again. */
@@ -357,6 +359,7 @@ export async function writeDecision(
     guards.push("(select count(*) from fv) = 1");
   }
   const newJobs: ClaimedNewJob[] = [];
+  const handOff = slot.__framechainJobHandOff;
   const claimedBy =
     decision.enqueue.length && handOff?.reserve(decision.enqueue.length) ? handOff : null;
   if (decision.enqueue.length) {
