@@ -540,10 +540,23 @@ type Counters = Awaited<ReturnType<typeof readCounters>>;
  * Waits until every applied callback's dispatch has been recorded: the stand-in accepted one
  * last-frame request per applied callback of this target (its Idempotency-Key is the job id),
  * and — on PostgreSQL — the app stored each of those jobs' task ids (primary-key lookups of the
- * jobs not confirmed yet; PGlite: a short grace period after the last request).
+ * jobs not confirmed yet; PGlite: a short grace period after the last request). However long
+ * a backlog takes — a slow-downstream run leaves thousands — so that none of it spills into the
+ * next run's figures; it gives up (and the bench fails) only when nothing moves for a while.
  */
 async function settleDispatch(target: Target) {
-  const deadline = Date.now() + 30_000 + slowMs;
+  let progress = -1;
+  let deadline = 0;
+  const moving = (done: number) => {
+    if (done > progress) {
+      progress = done;
+      deadline = Date.now() + 30_000 + slowMs;
+    }
+    if (Date.now() < deadline) return true;
+    throw new Error(
+      `dispatch stalled: ${done} of ${target.applied} applied callbacks' next jobs settled, none more in ${(30_000 + slowMs) / 1000} s`,
+    );
+  };
   const marker = `/task_${target.seedPrefix}`;
   const acceptedJobs = () =>
     new Set(
@@ -557,7 +570,7 @@ async function settleDispatch(target: Target) {
         .map((s) => s.idempotencyKey),
     );
   let accepted = acceptedJobs();
-  while (accepted.size < target.applied && Date.now() < deadline) {
+  while (accepted.size < target.applied && moving(accepted.size)) {
     await sleep(20);
     accepted = acceptedJobs();
   }
@@ -566,7 +579,8 @@ async function settleDispatch(target: Target) {
     return;
   }
   let pending = [...accepted].filter((id) => !target.recorded.has(id));
-  while (pending.length > 0 && Date.now() < deadline) {
+  progress = -1;
+  while (pending.length > 0 && moving(accepted.size - pending.length)) {
     // Marked, so pg_stat_statements leaves the bench's own query out of the app's count.
     const rows = await query<{ id: string }>(
       target.db.db,
@@ -668,6 +682,8 @@ async function measureCallbacks(
   const before = await readCounters(target, "before");
   const { applied, ...measured } = await run();
   target.applied += applied;
+  // A slow downstream matters while callbacks are measured; its backlog drains at full speed.
+  target.standIns.faults.answerDelayMs = {};
   await settleDispatch(target);
   const after = await readCounters(target, "after");
   if (dbBreakdown) sayBreakdown(label, before, after, applied);
@@ -736,6 +752,10 @@ function callbackPaced(
         return ok;
       },
     });
+    say(
+      `  ${kind}, ${label}: p90 ${fixed(result.p90)} ms, max ${fixed(result.max)} ms; ` +
+        `this process sent late by ${fixed(result.sendLagP99)} ms at p99, its event loop stalled ≤ ${fixed(result.loopStallMax)} ms`,
+    );
     return {
       applied,
       paced: true,

@@ -1,4 +1,5 @@
 import { Agent, request } from "node:http";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 
 /**
  * An open-loop load generator: request i is due at start + i / rate, whatever happened to the
@@ -34,6 +35,8 @@ export type PacedResult = {
   rejected: number;
   /** How late the generator itself was in sending, at the 99th percentile (ms): should be ~0. */
   sendLagP99: number;
+  /** The longest this process's event loop was blocked during the run (ms): a stall here shows as the app's latency. */
+  loopStallMax: number;
   elapsedMs: number;
 };
 
@@ -70,6 +73,8 @@ export async function pacedRun(options: {
   let rejected = 0;
   let finished = 0;
   const start = performance.now() + 5;
+  const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+  loopDelay.enable();
 
   const one = (i: number, due: number) =>
     new Promise<void>((resolve) => {
@@ -141,6 +146,7 @@ export async function pacedRun(options: {
     setTimeout(tick, Math.max(0, start - performance.now()));
   });
   await Promise.all(pending);
+  loopDelay.disable();
   agent.destroy();
   const elapsedMs = performance.now() - start;
   latencies.sort((a, b) => a - b);
@@ -157,6 +163,7 @@ export async function pacedRun(options: {
     non2xx,
     rejected,
     sendLagP99: percentile(lags, 99),
+    loopStallMax: loopDelay.max / 1e6,
     elapsedMs,
   };
 }

@@ -48,8 +48,10 @@ describe("npm run bench (short)", () => {
       const line = output.split("\n").find((l) => row.test(l));
       expect(line, output).toBeDefined();
       const cells = line!.trim().split(/ {2,}/);
-      // run, label, req/s, p50, p99, errors, non-2xx, not applied, requests, app cpu, db cpu, stmts app, stmts db
-      expect(cells, line).toHaveLength(13);
+      // run, label, req/s, p50, p99, errors, non-2xx, not applied, requests, app cpu, db cpu,
+      // bench cpu, stmts app, stmts db
+      expect(cells, line).toHaveLength(14);
+      expect(cells[11], line).toMatch(new RegExp(`^${NUM}$`));
       for (const cell of cells.slice(2, 10)) expect(cell, line).toMatch(new RegExp(`^${NUM}$`));
     }
     expect(output).toMatch(/^ {2}max runs: autocannon, .* paced runs: 100 requests each/m);
