@@ -84,6 +84,12 @@ function createMetrics() {
       buckets: OUTBOUND_BUCKETS,
       registers: [dispatch],
     }),
+    jobsCreated: new Counter({
+      name: "framechain_jobs_created_total",
+      help: "Jobs created, by kind and how they reach a dispatcher: handed_off (claimed by the write that created them and delivered by this process) or queued (claimed from the table).",
+      labelNames: ["kind", "dispatch"],
+      registers: [dispatch],
+    }),
     deliveries: new Counter({
       name: "framechain_subscription_deliveries_total",
       help: "Attempts to deliver events to subscribed endpoints, by endpoint and outcome (succeeded, retry, failed).",
@@ -129,6 +135,10 @@ export const metrics = {
     const r = registry();
     r.outbound.inc({ service, result });
     r.outboundSeconds.observe({ service }, seconds(time));
+  },
+  /** A job created: handed off by the write that created it (claimed there), or queued for a claim. */
+  jobCreated(kind: string, dispatch: "handed_off" | "queued"): void {
+    registry().jobsCreated.inc({ kind, dispatch });
   },
   /** One attempt to deliver an event to a user's endpoint: succeeded, retry (scheduled) or failed (final). */
   delivery(endpoint: string, outcome: "succeeded" | "retry" | "failed", time: number): void {

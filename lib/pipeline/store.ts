@@ -1,6 +1,7 @@
 import "server-only";
 import type { SqlRunner } from "@/lib/db/client";
 import { newId } from "@/lib/ids";
+import { metrics } from "@/lib/observability/metrics";
 import { DELIVERIES_CHANNEL } from "@/lib/subscriptions/vocabulary";
 import type {
   Continuity,
@@ -409,6 +410,8 @@ select ${recorded} as recorded,
     throw error;
   }
   const wasRecorded = Number(rows[0]?.recorded ?? 0) > 0;
+  if (wasRecorded)
+    for (const job of newJobs) metrics.jobCreated(job.kind, claimedBy ? "handed_off" : "queued");
   if (!wasRecorded || !claimedBy) {
     claimedBy?.release(newJobs.length);
     return { recorded: wasRecorded, queuedJobIds: wasRecorded ? newJobs.map((j) => j.id) : [] };

@@ -130,6 +130,17 @@ describe.skipIf(skip)("project pages in a browser", () => {
       () => (window as unknown as { __filmstrip: string[] }).__filmstrip,
     );
     expect(states.at(-1)).toBe("completed,completed,completed");
+    if (process.env.TEST_DATABASE_URL) {
+      // On PostgreSQL the web thread's writes claim the jobs they create and post them to its
+      // dispatch thread (no claim statement, no NOTIFY): the counter shows that path was taken.
+      const metrics = await (await fetch(`${app.url}/api/metrics`)).text();
+      const handedOff = [
+        ...metrics.matchAll(
+          /^framechain_jobs_created_total\{[^}]*dispatch="handed_off"[^}]*\} (\d+)/gm,
+        ),
+      ].reduce((sum, m) => sum + Number(m[1]), 0);
+      expect(handedOff, metrics).toBeGreaterThan(0);
+    }
     // It changed in place: at least one earlier state was on screen, and scenes only moved forward.
     expect(states.length).toBeGreaterThan(1);
     const rank = { pending: 0, generating_video: 1, extracting_frame: 2, completed: 3 } as Record<
