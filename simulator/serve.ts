@@ -24,18 +24,27 @@ export async function serveStandIn(
     try {
       const chunks: Buffer[] = [];
       for await (const chunk of req) chunks.push(chunk as Buffer);
-      const path = new URL(req.url ?? "/", base).pathname;
-      const request = new Request(`${base}${req.url}`, {
-        method: req.method,
-        headers: Object.entries(req.headers).flatMap(([name, value]) =>
-          value === undefined ? [] : [[name, String(value)] as [string, string]],
-        ),
-        body: req.method === "POST" ? Buffer.concat(chunks) : undefined,
-      });
-      const response = req.method === "POST" ? await standIn.handle(request, path) : null;
-      const answer = response ?? Response.json({ error: "not found" }, { status: 404 });
-      res.writeHead(answer.status, Object.fromEntries(answer.headers));
-      res.end(Buffer.from(await answer.arrayBuffer()));
+      const headers: Record<string, string> = {};
+      for (const [name, value] of Object.entries(req.headers))
+        if (value !== undefined) headers[name] = String(value);
+      const answer =
+        req.method === "POST"
+          ? await standIn.respond({
+              path: new URL(req.url ?? "/", base).pathname,
+              headers,
+              raw: Buffer.concat(chunks).toString(),
+            })
+          : null;
+      const {
+        status,
+        body,
+        headers: answerHeaders,
+      } = answer ?? {
+        status: 404,
+        body: { error: "not found" },
+      };
+      res.writeHead(status, { ...answerHeaders, "content-type": "application/json" });
+      res.end(JSON.stringify(body));
     } catch (error) {
       res.writeHead(500).end(String(error));
     }

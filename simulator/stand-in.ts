@@ -135,17 +135,35 @@ export function createStandIn(options: StandInOptions) {
 
   /** A service request → its answer; null when `path` is not one of the services. */
   async function handle(request: Request, path: string): Promise<Response | null> {
+    if (!serviceOfPath(path)) return null;
+    const answer = await respond({
+      path,
+      headers: Object.fromEntries(request.headers),
+      raw: await request.text(),
+    });
+    return answer && Response.json(answer.body, { status: answer.status, headers: answer.headers });
+  }
+
+  /**
+   * The same, on plain data (header names in lower case): the loopback server (serve.ts) answers
+   * straight from Node's request, without building a WHATWG Request and Response per call.
+   */
+  async function respond(request: {
+    path: string;
+    headers: Record<string, string>;
+    raw: string;
+  }): Promise<{ status: number; headers?: Record<string, string>; body: unknown } | null> {
+    const { path, headers, raw } = request;
     const service = serviceOfPath(path);
     if (!service) return null;
     const receivedAt = performance.now();
-    const raw = await request.text();
     let body: unknown;
     try {
       body = raw.trim() === "" ? {} : JSON.parse(raw);
     } catch {
       body = undefined;
     }
-    const idempotencyKey = request.headers.get("idempotency-key")?.slice(0, 200) ?? "";
+    const idempotencyKey = headers["idempotency-key"]?.slice(0, 200) ?? "";
     const delay = options.knobs().answer_delay_ms[service] ?? 0;
     if (delay > 0) await sleep(state, delay);
     const answer: Answer =
@@ -153,7 +171,7 @@ export function createStandIn(options: StandInOptions) {
     const record: RequestRecord = {
       service,
       path,
-      headers: Object.fromEntries(request.headers),
+      headers,
       body: isObject(body) ? body : {},
       idempotencyKey,
       status: answer.status,
@@ -162,10 +180,11 @@ export function createStandIn(options: StandInOptions) {
       answeredAt: performance.now(),
     };
     push(state.requests, record);
-    return Response.json(answer.body ?? { error: "scripted" }, {
+    return {
       status: answer.status,
       headers: answer.headers,
-    });
+      body: answer.body ?? { error: "scripted" },
+    };
   }
 
   async function answerTo(service: ServiceName, body: unknown, key: string): Promise<Answer> {
@@ -503,6 +522,7 @@ export function createStandIn(options: StandInOptions) {
 
   return {
     handle,
+    respond,
     state,
     findTask: (taskId: string) => state.tasks.get(taskId),
     /** Every request received, as answered (bounded by `limit`). */
