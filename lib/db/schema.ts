@@ -147,7 +147,10 @@ export const jobs = pgTable(
     ...timestamps,
   },
   (t) => [
-    uniqueIndex("jobs_key_uq").on(t.key),
+    // One index for "a step is queued once" and for a project's jobs (cancel, views): the key
+    // names its project already, so unique per project is unique. Every index of `jobs` gets an
+    // entry per insert and per (never HOT) status change, three per stage.
+    uniqueIndex("jobs_project_key_uq").on(t.projectId, t.key),
     // Partial indexes: the claim and the deadline sweep walk only live entries, not the
     // thousands of finished jobs a busy table accumulates.
     index("jobs_due_idx").on(t.runAt).where(sql`${t.status} = 'queued'`),
@@ -158,7 +161,6 @@ export const jobs = pgTable(
     index("jobs_external_task_idx")
       .on(t.externalTaskId)
       .where(sql`${t.externalTaskId} is not null`),
-    index("jobs_project_idx").on(t.projectId),
     check("jobs_kind_ck", oneOf(t.kind, JOB_KINDS)),
     check("jobs_status_ck", oneOf(t.status, JOB_STATUSES)),
   ],
