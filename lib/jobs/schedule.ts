@@ -47,8 +47,6 @@ holder.__framechainDispatch ??= {
   thread: null,
 };
 const state = holder.__framechainDispatch;
-state.gate ??= new DeliveryGate(HANDED_OUT_LIMIT); // a state kept from before a dev reload
-state.thread ??= null;
 
 /** How long a claimed job may stay `running` before another dispatcher reclaims it (crash recovery). */
 export const leaseSeconds = () => (env.SERVICE_TIMEOUT_MS + 30_000) / 1000;
@@ -98,18 +96,25 @@ function applyHandOff() {
  * or failed). Tracked like a loop, so a clean stop waits for them.
  */
 export function deliverHandedJobs(jobs: ClaimedNewJob[]): Promise<void> {
-  const delivery = (async () => {
+  return tracked(
+    async () => (await loadDispatcher()).deliverClaimed(jobs),
+    () => state.gate.release(jobs.length),
+  );
+}
+
+/** Dispatch work a clean stop waits for (`dispatchIdle`); a failure is logged, never thrown. */
+function tracked(work: () => Promise<unknown>, settle: () => void): Promise<void> {
+  const running = (async () => {
     try {
-      const { deliverClaimed } = await loadDispatcher();
-      await deliverClaimed(jobs);
+      await work();
     } catch (error) {
       console.error("[framechain] dispatch failed", error);
     } finally {
-      state.gate.release(jobs.length);
+      settle();
     }
   })();
-  state.running.add(delivery);
-  return delivery.finally(() => state.running.delete(delivery));
+  state.running.add(running);
+  return running.finally(() => state.running.delete(running));
 }
 
 export function dispatchMode(): DispatchMode {
@@ -176,8 +181,8 @@ async function startLoop(due: boolean): Promise<void> {
     return; // a running loop takes the notified ids on its next pass
   }
   state.loops++;
-  const loop = (async () => {
-    try {
+  await tracked(
+    async () => {
       const { dispatchDueJobs, dispatchNotifiedJobs } = await loadDispatcher();
       let general = due;
       for (;;) {
@@ -191,14 +196,11 @@ async function startLoop(due: boolean): Promise<void> {
         // Checked and left in one synchronous step: a wake-up cannot fall in between.
         if (!general && state.notified.size === 0) break;
       }
-    } catch (error) {
-      console.error("[framechain] dispatch failed", error);
-    } finally {
+    },
+    () => {
       state.loops--;
-    }
-  })();
-  state.running.add(loop);
-  await loop.finally(() => state.running.delete(loop));
+    },
+  );
 }
 
 /** Resolves when every loop running now has finished (clean shutdown). */
