@@ -1,4 +1,5 @@
 import { createHmac } from "node:crypto";
+import { eq } from "drizzle-orm";
 import { runAfterResponse } from "./after";
 import { TEST_SECRETS, type TestStage } from "./callbacks";
 import type { FakeServices, RecordedRequest } from "./fake-services";
@@ -33,9 +34,18 @@ export async function loadApp() {
     "last-frame-complete": frame,
     "stitch-complete": stitch,
   };
+  const database = await db.getDb();
   return {
-    db: await db.getDb(),
+    db: database,
     schema,
+    /** Time passing, without waiting: the lease or callback deadline of these jobs is behind us. */
+    pastDeadline: (of: { jobId: string } | { projectId: string }) =>
+      database
+        .update(schema.jobs)
+        .set({ deadlineAt: new Date(Date.now() - 1000) })
+        .where(
+          "jobId" in of ? eq(schema.jobs.id, of.jobId) : eq(schema.jobs.projectId, of.projectId),
+        ),
     dispatcher,
     webhooks,
     createProject: async (body: unknown) => projects.POST(post(body)),

@@ -67,11 +67,7 @@ describe("jobs claimed by the write that creates them", () => {
     // The thread died with the first job: a claim finds only the queued one until the lease ends…
     expect(await app.dispatcher.dispatchDueJobs()).toBe(1);
     expect(services.requests.map((r) => r.idempotencyKey)).toEqual([(await jobOf(second)).id]);
-    const { jobs } = app.schema;
-    await app.db
-      .update(jobs)
-      .set({ deadlineAt: new Date(Date.now() - 1) })
-      .where(eq(jobs.id, claimed.id));
+    await app.pastDeadline({ jobId: claimed.id });
     // …then it is delivered once, under its own id as the Idempotency-Key.
     expect(await app.dispatcher.dispatchDueJobs()).toBe(1);
     expect(services.requests.map((r) => r.idempotencyKey).sort()).toEqual(

@@ -269,12 +269,7 @@ describe("failures", () => {
   it("a stage that never calls back fails at its deadline and is tried again", async () => {
     const project = await create(1);
     await app.dispatcher.dispatchDueJobs();
-    const { jobs } = app.schema;
-    // Time passing, without waiting: the deadline is now behind us.
-    await app.db
-      .update(jobs)
-      .set({ deadlineAt: new Date(Date.now() - 1000) })
-      .where(eq(jobs.projectId, project.id));
+    await app.pastDeadline({ projectId: project.id });
     expect(await app.dispatcher.expireOverdueStages()).toBe(1);
     const state = await app.getProject(project.id);
     expect(state.scenes[0]).toMatchObject({ status: "generating_video", attempts: 2 });
@@ -325,11 +320,7 @@ describe("crash safety", () => {
     const project = await create(1);
     const claimed = await app.dispatcher.claimDueJobs(10); // claimed, then "the process died"
     expect(claimed).toHaveLength(1);
-    const { jobs } = app.schema;
-    await app.db
-      .update(jobs)
-      .set({ deadlineAt: new Date(Date.now() - 1) })
-      .where(eq(jobs.id, claimed[0]!.id));
+    await app.pastDeadline({ jobId: claimed[0]!.id });
     await app.dispatcher.dispatchDueJobs();
     const [video] = services.of("/video/api/v1/tasks/submit");
     expect(video!.headers["idempotency-key"]).toBe(claimed[0]!.id);
