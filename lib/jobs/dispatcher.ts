@@ -10,6 +10,7 @@ import type { ClaimedNewJob } from "@/lib/pipeline/store";
 import { callService } from "@/lib/services/http";
 import { buildServiceRequest, taskIdFrom } from "@/lib/services/requests";
 import { backoffMs } from "./backoff";
+import { batchedPerTurn } from "./per-turn";
 import { leaseSeconds, scheduleDispatch } from "./schedule";
 
 /** What the dispatcher needs of a claimed job. */
@@ -172,44 +173,68 @@ async function rescheduleJob(job: ClaimedJob, error: string, delayMs: number) {
 }
 
 /**
- * One statement: the service accepted the job — remember its task id, start the callback
- * deadline (unless a callback matched by its ref, or a cancel, got there first: then only the
- * task id is kept for the record), and say whether callbacks for that task were parked. Only
- * then are they applied. "Parked" comes from the task's handshake row (schema:
+ * One statement: the service accepted these jobs — remember each one's task id, start its
+ * callback deadline (unless a callback matched by its ref, or a cancel, got there first: then
+ * only the task id is kept for the record), and say whether callbacks for its task were
+ * parked. Only then are they applied. "Parked" comes from the task's handshake row (schema:
  * task_handshakes), written with ON CONFLICT: it waits for a park in flight and sees one that
  * committed after this statement's snapshot, which a plain look at webhook_events would miss
  * — so a park and this record never both miss each other, and no timer is needed.
+ * Submissions that finish in one turn are recorded together (`batchedPerTurn`), never two of
+ * one task in one statement (ON CONFLICT cannot touch a row twice).
  */
-const RECORD_SUBMISSION = `with j as (
+const RECORD_SUBMISSIONS = `with s as (
+  select * from jsonb_to_recordset($1::jsonb) as s(job_id text, task text, answer jsonb, src text)),
+j as (
   update jobs set
     status = case when status = 'running' then 'waiting' else status end,
     deadline_at = case when status = 'running'
-      then now() + make_interval(secs => $3::float8) else deadline_at end,
+      then now() + make_interval(secs => $2::float8) else deadline_at end,
     last_error = case when status = 'running' then null else last_error end,
-    external_task_id = coalesce(external_task_id, $2),
-    response = coalesce(response, $4::jsonb),
+    external_task_id = coalesce(external_task_id, s.task),
+    response = coalesce(response, s.answer),
     updated_at = now()
-  where id = $1 returning status),
-h as (insert into task_handshakes (source, task_id, submitted) select $5, $2, true from j
-  on conflict (source, task_id) do update set submitted = true returning parked)
-select (select status from j) as status, coalesce((select parked from h), false) as parked`;
+  from s where jobs.id = s.job_id returning jobs.id),
+h as (insert into task_handshakes (source, task_id, submitted)
+  select s.src, s.task, true from s join j on j.id = s.job_id
+  on conflict (source, task_id) do update set submitted = true returning source, task_id, parked)
+select s.job_id, coalesce(h.parked, false) as parked
+from s left join h on h.source = s.src and h.task_id = s.task`;
+
+type Submission = {
+  job_id: string;
+  task: string;
+  answer: Record<string, unknown>;
+  src: string;
+};
+
+const recordSubmitted = batchedPerTurn(
+  async (submissions: Submission[]): Promise<boolean[]> => {
+    const run = await getSql();
+    const rows = await run.query<{ job_id: string; parked: boolean }>(RECORD_SUBMISSIONS, [
+      JSON.stringify(submissions),
+      env.STAGE_TIMEOUT_SECONDS,
+    ]);
+    const parked = new Map(rows.map((row) => [row.job_id, row.parked]));
+    return submissions.map((s) => parked.get(s.job_id) ?? false);
+  },
+  { max: 100, key: (s) => `${s.src} ${s.task}` },
+);
 
 export async function recordSubmission(
   job: ClaimedJob,
   taskId: string,
   response: Record<string, unknown>,
 ) {
-  const run = await getSql();
   const kind = job.kind as StageKind;
-  const [row] = await run.query<{ status: string | null; parked: boolean }>(RECORD_SUBMISSION, [
-    job.id,
-    taskId,
-    env.STAGE_TIMEOUT_SECONDS,
-    JSON.stringify(response),
-    SOURCE_OF_KIND[kind],
-  ]);
+  const parked = await recordSubmitted({
+    job_id: job.id,
+    task: taskId,
+    answer: response,
+    src: SOURCE_OF_KIND[kind],
+  });
   log("debug", "job.submitted", { job_id: job.id, kind: job.kind, task_id: taskId });
-  if (row?.parked) {
+  if (parked) {
     const queued = await applyParkedReports(kind, taskId);
     if (queued.length) scheduleDispatch();
   }

@@ -480,4 +480,55 @@ describe("crash safety", () => {
       await app.cancel(project.id);
     }
   });
+
+  it("submissions that finish in one turn are recorded in one statement, two of one task in two, each parked callback applied", async () => {
+    const { statementCount } = await import("@/lib/db/client");
+    const projects = [await create(1), await create(1), await create(1)];
+    const claimed = await app.dispatcher.claimDueJobs(10);
+    expect(claimed.map((j) => j.projectId).sort()).toEqual(projects.map((p) => p.id).sort());
+    const taskOf = (i: number) => `turn-task-${i}`;
+    // The second job's callback came first: parked until its task is recorded.
+    const parkedIndex = 1;
+    const early = await app.send("video-complete", {
+      task_id: taskOf(parkedIndex),
+      status: "completed",
+      video_url: "https://cdn.test/turn-early.mp4",
+    });
+    expect(early.status).toBe(202);
+
+    const before = statementCount();
+    await Promise.all(
+      claimed.map((job, i) => app.dispatcher.recordSubmission(job, taskOf(i), { status: 202 })),
+    );
+    // One record for the three; applying the parked callback then costs its own three
+    // (finding it, the load, the write).
+    expect(statementCount() - before).toBe(1 + 3);
+    for (const [i, job] of claimed.entries()) {
+      const state = await app.getProject(job.projectId);
+      expect(state.scenes[0]!.status).toBe(
+        i === parkedIndex ? "extracting_frame" : "generating_video",
+      );
+      const { jobs } = app.schema;
+      const [row] = await app.db.select().from(jobs).where(eq(jobs.id, job.id));
+      expect(row).toMatchObject({
+        status: i === parkedIndex ? "succeeded" : "waiting",
+        externalTaskId: taskOf(i),
+      });
+    }
+    for (const project of projects) await app.cancel(project.id);
+
+    // A service that answers two jobs with one task id: recorded one after the other.
+    const pair = [await create(1), await create(1)];
+    const two = await app.dispatcher.claimDueJobs(10);
+    expect(two).toHaveLength(2);
+    const beforePair = statementCount();
+    await Promise.all(two.map((job) => app.dispatcher.recordSubmission(job, "shared-task", {})));
+    expect(statementCount() - beforePair).toBe(2);
+    for (const job of two) {
+      const { jobs } = app.schema;
+      const [row] = await app.db.select().from(jobs).where(eq(jobs.id, job.id));
+      expect(row).toMatchObject({ status: "waiting", externalTaskId: "shared-task" });
+    }
+    for (const project of pair) await app.cancel(project.id);
+  });
 });
