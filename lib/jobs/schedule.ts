@@ -92,13 +92,18 @@ function applyHandOff() {
 
 /**
  * Delivers jobs a write claimed for this thread, or that its web thread posted here; each
- * one's place under the gate is given back when its delivery is done (recorded, rescheduled
- * or failed). Tracked like a loop, so a clean stop waits for them.
+ * one's place under the gate is given back when its own delivery is done (recorded,
+ * rescheduled or failed), not when the slowest of those posted with it is. Tracked like a
+ * loop, so a clean stop waits for them.
  */
-export function deliverHandedJobs(jobs: ClaimedNewJob[]): Promise<void> {
-  return tracked(
-    async () => (await loadDispatcher()).deliverClaimed(jobs),
-    () => state.gate.release(jobs.length),
+export async function deliverHandedJobs(jobs: ClaimedNewJob[]): Promise<void> {
+  await Promise.all(
+    jobs.map((job) =>
+      tracked(
+        async () => (await loadDispatcher()).deliverClaimed([job]),
+        () => state.gate.release(1),
+      ),
+    ),
   );
 }
 

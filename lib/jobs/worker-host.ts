@@ -3,8 +3,10 @@ import { Worker } from "node:worker_threads";
 import { env } from "@/lib/env";
 import { log } from "@/lib/observability/log";
 import { setThreadSeries } from "@/lib/observability/metrics";
+import type { ClaimedNewJob } from "@/lib/pipeline/store";
 import { startDeliveries } from "./deliveries";
 import { DeliveryGate } from "./delivery-gate";
+import { perTurn } from "./per-turn";
 import { HANDED_OUT_LIMIT, handOffToThread, setDispatchMode } from "./schedule";
 import { startSweeper } from "./sweeper";
 import type { FromThread, ThreadData, ToThread } from "./worker-thread";
@@ -41,6 +43,8 @@ type Holder = {
   finished: number;
   current: number;
   crashes: number;
+  /** Posts the jobs handed to the running thread this turn now, instead of at the turn's end. */
+  postPending?: () => void;
 };
 // On globalThis: dev reloads modules, and one process runs one dispatch thread.
 const store = globalThis as unknown as { __framechainDispatchThread?: Holder };
@@ -65,13 +69,19 @@ export function startDispatchThread() {
   });
   worker.unref(); // never what keeps the process alive
   const startedAt = Date.now();
+  // One message per turn for the jobs of every write that committed in it: each message
+  // wakes the thread, and under load many writes commit in one turn.
+  const handed = perTurn<ClaimedNewJob>((jobs) =>
+    worker.postMessage({ type: "jobs", jobs } satisfies ToThread),
+  );
+  holder.postPending = handed.now;
   worker.on("message", (message: FromThread) => {
     if (message.type === "statements") holder.current = message.count;
     if (message.type === "metrics") setThreadSeries(message.series);
     // Listening: from now on the jobs this thread's writes queue are claimed there and posted.
     if (message.type === "ready")
       handOffToThread({
-        post: (jobs) => worker.postMessage({ type: "jobs", jobs } satisfies ToThread),
+        post: handed.add,
         gate,
       });
   });
@@ -81,6 +91,7 @@ export function startDispatchThread() {
   worker.on("exit", (code) => {
     // Jobs posted to a thread that died stay leased until the sweep reclaims them; new ones are queued.
     handOffToThread(null);
+    holder.postPending = undefined;
     holder.finished += holder.current;
     holder.current = 0;
     holder.worker = undefined;
@@ -99,6 +110,7 @@ export async function stopDispatchThread(): Promise<void> {
   handOffToThread(null); // what is queued from now on waits in the database
   const worker = holder.worker;
   if (!worker) return;
+  holder.postPending?.(); // before the stop, so the thread delivers them before it exits
   const exited = new Promise((resolve) => worker.once("exit", resolve));
   worker.postMessage({ type: "stop" } satisfies ToThread);
   await exited;
