@@ -59,7 +59,8 @@ import {
  * --flat, --flat-projects BENCH_FLAT_PROJECTS (100,20000), --flat-requests BENCH_FLAT_REQUESTS,
  * --flat-rounds BENCH_FLAT_ROUNDS, --long BENCH_LONG (s), --db-statements auto|log|none,
  * --db-breakdown (database CPU per callback by backend),
- * --pg-log FILE, --log-level BENCH_LOG_LEVEL, --cpu-prof DIR, --keep.
+ * --pg-log FILE, --log-level BENCH_LOG_LEVEL, --cpu-prof DIR, BENCH_NODE_ARGS (extra node flags
+ * for the server, e.g. GC settings), --keep (the scratch directory and the databases).
  * DATABASE_URL set: fresh PostgreSQL databases next to it (dropped after); unset: a fresh PGlite dir.
  */
 
@@ -363,7 +364,7 @@ async function startTarget(options: {
   };
   if (databaseUrl) {
     fresh = await createFreshPostgres(databaseUrl, options.label);
-    options.cleanup.push(() => fresh!.drop());
+    if (!args.flag("keep")) options.cleanup.push(() => fresh!.drop());
     const useLog = dbStatementsMode === "log";
     // With the log as the count, the bench's own sessions must not log (superuser-only setting).
     db = await openDb(
@@ -414,7 +415,10 @@ async function startTarget(options: {
     port: options.port,
     env,
     logFile,
-    nodeArgs: cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(cpuProfDir)}`] : undefined,
+    nodeArgs: [
+      ...(cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(cpuProfDir)}`] : []),
+      ...(process.env.BENCH_NODE_ARGS?.split(" ").filter(Boolean) ?? []),
+    ],
   });
   options.cleanup.push(() => server.stop());
   note(
