@@ -66,7 +66,13 @@ export const envSchema = z.object({
   // Database: PostgreSQL when set, embedded PGlite in PGLITE_DATA_DIR otherwise.
   DATABASE_URL: optional(databaseUrl),
   PGLITE_DATA_DIR: withDefault(z.string(), ".data/pglite"),
-  DATABASE_POOL_SIZE: withDefault(int(1, 200), 10),
+  /**
+   * Connections per pool (each web thread, dispatch thread and worker has one). Small on
+   * purpose: past a few, more backends add PostgreSQL CPU per statement (more processes to
+   * wake, fewer statements pipelined on one connection) without adding throughput; measured
+   * in docs/benchmarks.md, "Session 6".
+   */
+  DATABASE_POOL_SIZE: withDefault(int(1, 200), 4),
   /** Prepare every statement on PostgreSQL (off for a pooler in transaction mode, e.g. PgBouncer). */
   DATABASE_PREPARE: withDefault(boolean, true),
 

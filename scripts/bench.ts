@@ -60,7 +60,8 @@ import {
  * --flat-rounds BENCH_FLAT_ROUNDS, --long BENCH_LONG (s), --db-statements auto|log|none,
  * --db-breakdown (database CPU per callback by backend),
  * --pg-log FILE, --log-level BENCH_LOG_LEVEL, --cpu-prof DIR, BENCH_NODE_ARGS (extra node flags
- * for the server, e.g. GC settings), --keep (the scratch directory and the databases).
+ * for the server, e.g. GC settings), BENCH_APP_ENV ("NAME=value …": the server's settings, e.g.
+ * DATABASE_POOL_SIZE=4), --keep (the scratch directory and the databases).
  * DATABASE_URL set: fresh PostgreSQL databases next to it (dropped after); unset: a fresh PGlite dir.
  */
 
@@ -92,6 +93,13 @@ const pgLog = args.optional("pg-log", "BENCH_PG_LOG");
 const logLevel = args.string("log-level", "BENCH_LOG_LEVEL", "info");
 const cpuProfDir = args.optional("cpu-prof");
 const databaseUrl = process.env.DATABASE_URL || undefined;
+/** BENCH_APP_ENV="NAME=value …": settings for the server under test (e.g. DATABASE_POOL_SIZE=4). */
+const appSettings = Object.fromEntries(
+  (process.env.BENCH_APP_ENV ?? "")
+    .split(" ")
+    .filter(Boolean)
+    .map((pair) => [pair.slice(0, pair.indexOf("=")), pair.slice(pair.indexOf("=") + 1)]),
+);
 
 const say = (line: string) => console.log(line);
 
@@ -406,7 +414,11 @@ async function startTarget(options: {
     secrets,
     database: fresh ? { url: fresh.url } : { pgliteDir },
     services: standIns.env,
-    extra: { LOG_LEVEL: logLevel, MAX_PARALLEL_SCENES: String(parallelScenes) },
+    extra: {
+      LOG_LEVEL: logLevel,
+      MAX_PARALLEL_SCENES: String(parallelScenes),
+      ...appSettings,
+    },
   });
   const logFile = path.join(options.scratch, `server-${options.label}.log`);
   started = performance.now();
