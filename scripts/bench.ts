@@ -186,6 +186,13 @@ async function main() {
     say(
       `machine: ${cpus().length} cores, node ${process.version}, load average ${loadText()} at start`,
     );
+    if (target.db?.kind === "postgres") {
+      const [setting] = await query<{ autovacuum: string }>(target.db.db, sql`show autovacuum`);
+      if (setting?.autovacuum === "off")
+        say(
+          "note: autovacuum is off on this PostgreSQL server: dead rows pile up over a run, so the database figures of later runs (and of the long run) grow with them — not what a server with the default settings shows",
+        );
+    }
     say("warm-up…");
     await bareMax(target, "warm-up", { seconds: warmupS });
     await callbackMax(target, "callback", "warm-up", { seconds: warmupS }, expectRate);

@@ -110,7 +110,10 @@ export function waitingSceneIds(prefix: string, n: number): WaitingScene {
  * accepted scene 1's request: project `generating`, scene `generating_video` (attempt 1),
  * its generate_video job `waiting` with the service's task id. Each is one real, applicable
  * video-complete callback away from its next stage. Scenes [from, from + count), one
- * `insert … select generate_series` per table (tens of thousands in a second or two).
+ * `insert … select generate_series` per table (tens of thousands in a second or two), then
+ * ANALYZE of the three tables, as autovacuum does after a bulk load: without it the planner
+ * keeps the statistics of before the load — and where autovacuum is off (some servers), for
+ * the whole run.
  */
 export async function seedWaitingScenes(db: ScriptDb, prefix: string, from: number, count: number) {
   if (count <= 0) return;
@@ -136,6 +139,7 @@ export async function seedWaitingScenes(db: ScriptDb, prefix: string, from: numb
                'prompt', ${PROMPT}::text, 'start_image_url', null, 'duration', 5)
       from generate_series(${from}::int, ${to}::int) g`);
   });
+  await db.execute(sql`analyze projects, scenes, jobs`);
 }
 
 /**
