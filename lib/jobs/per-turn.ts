@@ -39,15 +39,7 @@ export function batchedPerTurn<I, O>(
   options: { max: number; key: (input: I) => string },
 ): (input: I) => Promise<O> {
   type Waiting = { input: I; resolve: (output: O) => void; reject: (error: unknown) => void };
-  let waiting: Waiting[] = [];
-  let scheduled = false;
-  const schedule = () => {
-    if (scheduled) return;
-    scheduled = true;
-    setImmediate(flush);
-  };
-  const flush = () => {
-    scheduled = false;
+  const turn = perTurn<Waiting>((waiting) => {
     const batch: Waiting[] = [];
     const later: Waiting[] = [];
     const keys = new Set<string>();
@@ -58,8 +50,7 @@ export function batchedPerTurn<I, O>(
         batch.push(entry);
       } else later.push(entry);
     }
-    waiting = later;
-    if (later.length) schedule();
+    if (later.length) turn.add(later);
     Promise.resolve()
       .then(() => run(batch.map((entry) => entry.input)))
       .then(
@@ -70,10 +61,6 @@ export function batchedPerTurn<I, O>(
           for (const entry of batch) entry.reject(error);
         },
       );
-  };
-  return (input) =>
-    new Promise<O>((resolve, reject) => {
-      waiting.push({ input, resolve, reject });
-      schedule();
-    });
+  });
+  return (input) => new Promise<O>((resolve, reject) => turn.add([{ input, resolve, reject }]));
 }
