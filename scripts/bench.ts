@@ -93,12 +93,16 @@ const pgLog = args.optional("pg-log", "BENCH_PG_LOG");
 const logLevel = args.string("log-level", "BENCH_LOG_LEVEL", "info");
 const cpuProfDir = args.optional("cpu-prof");
 const databaseUrl = process.env.DATABASE_URL || undefined;
+/** The space-separated words of a setting (BENCH_APP_ENV, BENCH_NODE_ARGS). */
+function wordsOf(value: string | undefined): string[] {
+  return value?.split(" ").filter(Boolean) ?? [];
+}
 /** BENCH_APP_ENV="NAME=value …": settings for the server under test (e.g. DATABASE_POOL_SIZE=4). */
 const appSettings = Object.fromEntries(
-  (process.env.BENCH_APP_ENV ?? "")
-    .split(" ")
-    .filter(Boolean)
-    .map((pair) => [pair.slice(0, pair.indexOf("=")), pair.slice(pair.indexOf("=") + 1)]),
+  wordsOf(process.env.BENCH_APP_ENV).map((pair) => [
+    pair.slice(0, pair.indexOf("=")),
+    pair.slice(pair.indexOf("=") + 1),
+  ]),
 );
 
 const say = (line: string) => console.log(line);
@@ -436,7 +440,7 @@ async function startTarget(options: {
     logFile,
     nodeArgs: [
       ...(cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(cpuProfDir)}`] : []),
-      ...(process.env.BENCH_NODE_ARGS?.split(" ").filter(Boolean) ?? []),
+      ...wordsOf(process.env.BENCH_NODE_ARGS),
     ],
   });
   options.cleanup.push(() => server.stop());
