@@ -181,10 +181,9 @@ async function rescheduleJob(job: ClaimedJob, error: string, delayMs: number) {
  * committed after this statement's snapshot, which a plain look at webhook_events would miss
  * — so a park and this record never both miss each other, and no timer is needed.
  * Submissions that finish in one turn are recorded together (`batchedPerTurn`), never two of
- * one task in one statement (ON CONFLICT cannot touch a row twice). The ids are passed again
- * as a list ($3, comma-separated as in CLAIM_BY_ID) for the primary key: the planner takes a
- * function's rows for 100, and on a small `jobs` table it then hashed a sequential scan of
- * the whole table into every record.
+ * one task in one statement (ON CONFLICT cannot touch a row twice). The ids are also looked up
+ * as an array, for the primary key: the planner takes a function's rows for 100, and on a
+ * small `jobs` table a join alone hashed a sequential scan of the whole table into every record.
  */
 const RECORD_SUBMISSIONS = `with s as (
   select * from jsonb_to_recordset($1::jsonb) as s(job_id text, task text, answer jsonb, src text)),
@@ -197,7 +196,7 @@ j as (
     external_task_id = coalesce(external_task_id, s.task),
     response = coalesce(response, s.answer),
     updated_at = now()
-  from s where jobs.id = any (string_to_array($3::text, ',')) and jobs.id = s.job_id
+  from s where jobs.id = any (array(select job_id from s)) and jobs.id = s.job_id
   returning jobs.id),
 h as (insert into task_handshakes (source, task_id, submitted)
   select s.src, s.task, true from s join j on j.id = s.job_id
@@ -218,7 +217,6 @@ const recordSubmitted = batchedPerTurn(
     const rows = await run.query<{ job_id: string; parked: boolean }>(RECORD_SUBMISSIONS, [
       JSON.stringify(submissions),
       env.STAGE_TIMEOUT_SECONDS,
-      submissions.map((s) => s.job_id).join(","),
     ]);
     const parked = new Map(rows.map((row) => [row.job_id, row.parked]));
     return submissions.map((s) => parked.get(s.job_id) ?? false);
