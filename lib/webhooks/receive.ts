@@ -51,6 +51,16 @@ const DEFAULT_FLAGS: Record<Stage, Triggered> = {
   "stitch-complete": { project_updated: false, user_notified: false },
 };
 
+/**
+ * Every callback answer: never cached, and never gzipped. `next start` gzips a route's answer
+ * for any client that accepts it (fetch and most HTTP clients do), and a route's body is
+ * streamed, so its size is unknown and the 1 KB threshold never applies: a 60-byte answer
+ * cost a gzip stream (zlib on the thread pool) and two more writes, and reached the sender
+ * 5-6 ms after its headers (the bench's orchestration run). `no-transform` is what Next's
+ * compression honours.
+ */
+const ANSWER_HEADERS = { "cache-control": "no-store, no-transform" };
+
 export async function receiveCallback(stage: Stage, request: Request): Promise<Response> {
   const started = performance.now();
   let reply: Reply;
@@ -69,7 +79,10 @@ export async function receiveCallback(stage: Stage, request: Request): Promise<R
     ms: Math.round(seconds * 1000),
   });
   if (reply.queued) scheduleDispatch();
-  return Response.json(reply.body, { status: reply.status, headers: reply.headers });
+  return Response.json(reply.body, {
+    status: reply.status,
+    headers: { ...ANSWER_HEADERS, ...reply.headers },
+  });
 }
 
 async function handleCallback(stage: Stage, request: Request): Promise<Reply> {
