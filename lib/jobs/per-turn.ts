@@ -4,10 +4,17 @@
  * added during a turn is taken together at its end (`setImmediate`, after the turn's I/O).
  * Under load that is one message or one statement for many items; alone, an item waits for
  * no more than the turn it arrived in.
+ *
+ * `at: "microtask"` takes them sooner: once the callback that added the first one and the
+ * promise continuations already queued have run — e.g. every write whose result came in one
+ * read from the database — without waiting for the rest of the turn's I/O.
  */
 
 /** Collects items and hands them to `take` together at the end of the turn; `now()` takes them at once. */
-export function perTurn<T>(take: (items: T[]) => void) {
+export function perTurn<T>(
+  take: (items: T[]) => void,
+  { at = "turn" }: { at?: "turn" | "microtask" } = {},
+) {
   let pending: T[] = [];
   let scheduled = false;
   const now = () => {
@@ -21,7 +28,8 @@ export function perTurn<T>(take: (items: T[]) => void) {
       pending.push(...items);
       if (!scheduled) {
         scheduled = true;
-        setImmediate(now);
+        if (at === "microtask") queueMicrotask(now);
+        else setImmediate(now);
       }
     },
     now,

@@ -69,10 +69,14 @@ export function startDispatchThread() {
   });
   worker.unref(); // never what keeps the process alive
   const startedAt = Date.now();
-  // One message per turn for the jobs of every write that committed in it: each message
-  // wakes the thread, and under load many writes commit in one turn.
-  const handed = perTurn<ClaimedNewJob>((jobs) =>
-    worker.postMessage({ type: "jobs", jobs } satisfies ToThread),
+  // One message for the jobs of all the writes whose results came in together: each message
+  // wakes the thread, and under load many writes commit at once. Posted as soon as those
+  // writes' continuations have run, before their callbacks' answers are written (not at the
+  // turn's end, after them): the orchestration bench's stage took ~1.5 ms less, and the max
+  // runs posted no more often than the thread could take.
+  const handed = perTurn<ClaimedNewJob>(
+    (jobs) => worker.postMessage({ type: "jobs", jobs } satisfies ToThread),
+    { at: "microtask" },
   );
   holder.postPending = handed.now;
   worker.on("message", (message: FromThread) => {

@@ -19,6 +19,25 @@ describe("perTurn", () => {
     expect(take.mock.calls).toEqual([[[1, 2, 3]], [[4]]]);
   });
 
+  it("at a microtask: takes what was added by the running code and the continuations already queued, before the turn's I/O", async () => {
+    const take = vi.fn();
+    const handed = perTurn<number>(take, { at: "microtask" });
+    const queued = Promise.resolve().then(() => handed.add([2])); // queued before the first add
+    handed.add([1]);
+    expect(take).not.toHaveBeenCalled();
+    await queued;
+    await Promise.resolve();
+    expect(take.mock.calls).toEqual([[[1, 2]]]);
+    handed.add([3]);
+    let turnEnded = false;
+    setImmediate(() => {
+      turnEnded = true;
+    });
+    await Promise.resolve();
+    expect(take.mock.calls).toEqual([[[1, 2]], [[3]]]);
+    expect(turnEnded).toBe(false);
+  });
+
   it("now() takes what is pending at once, and the turn's end then has nothing to take", async () => {
     const take = vi.fn();
     const handed = perTurn<string>(take);
