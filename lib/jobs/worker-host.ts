@@ -73,7 +73,7 @@ export function startDispatchThread() {
   // wakes the thread, and under load many writes commit at once. Posted as soon as those
   // writes' continuations have run, before their callbacks' answers are written (not at the
   // turn's end, after them): the orchestration bench's stage took ~1.5 ms less, and the max
-  // runs posted no more often than the thread could take.
+  // runs' app CPU per callback stayed the same.
   const handed = perTurn<ClaimedNewJob>(
     (jobs) => worker.postMessage({ type: "jobs", jobs } satisfies ToThread),
     { at: "microtask" },
