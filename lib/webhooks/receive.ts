@@ -55,9 +55,9 @@ const DEFAULT_FLAGS: Record<Stage, Triggered> = {
  * Every callback answer: never cached, and never gzipped. `next start` gzips a route's answer
  * for any client that accepts it (fetch and most HTTP clients do), and a route's body is
  * streamed, so its size is unknown and the 1 KB threshold never applies: a 60-byte answer
- * cost a gzip stream (zlib on the thread pool) and two more writes, and reached the sender
- * 5-6 ms after its headers (the bench's orchestration run). `no-transform` is what Next's
- * compression honours.
+ * cost a gzip stream (zlib on the thread pool) and one more write, and reached the sender
+ * 3-6 ms late (the bench's orchestration run). Next drops a route's Content-Length;
+ * `no-transform` is what its compression honours.
  */
 const ANSWER_HEADERS = { "cache-control": "no-store, no-transform" };
 
