@@ -99,10 +99,11 @@ function wordsOf(value: string | undefined): string[] {
 }
 /** BENCH_APP_ENV="NAME=value …": settings for the server under test (e.g. DATABASE_POOL_SIZE=4). */
 const appSettings = Object.fromEntries(
-  wordsOf(process.env.BENCH_APP_ENV).map((pair) => [
-    pair.slice(0, pair.indexOf("=")),
-    pair.slice(pair.indexOf("=") + 1),
-  ]),
+  wordsOf(process.env.BENCH_APP_ENV).map((pair) => {
+    const at = pair.indexOf("=");
+    if (at < 1) throw new Error(`BENCH_APP_ENV: "${pair}" is not NAME=value`);
+    return [pair.slice(0, at), pair.slice(at + 1)];
+  }),
 );
 
 const say = (line: string) => console.log(line);
